@@ -1,0 +1,1 @@
+"""People and access: users, organisations, per-event roles, sessions, tokens and invitations."""

@@ -1,0 +1,390 @@
+"""The database layer: engine choice, a fast embedded SQLite engine, transactions, integrity errors.
+
+SQLite is the embedded default. Piccolo's stock SQLiteEngine opens a new connection for every query
+and uses the rollback journal, which caps an endpoint at a few hundred writes a second. The engine
+here keeps long-lived connections in WAL mode (one writer behind an asyncio lock, a few readers),
+and starts every writing transaction with BEGIN IMMEDIATE so read-then-write transactions never
+deadlock on the lock upgrade. PostgreSQL uses piccolo's engine with a pool opened with the app.
+
+Both engines turn integrity violations into one domain error, `IntegrityConflict`, whose `reason`
+comes from the unique index that refused the write (see `UniqueIndex`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiosqlite
+import asyncpg
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.querystring import QueryString
+from piccolo.table import Table
+
+from eventapp.errors import IntegrityConflict
+
+# --------------------------------------------------------------------------------------------------
+# Constraints piccolo cannot express on SQLite, declared once next to the tables they guard.
+
+
+@dataclass(frozen=True)
+class UniqueIndex:
+    """A unique (optionally partial) index, created by raw SQL in a migration on both engines.
+
+    `reason` is what a client sees in the 409 when a write breaks it.
+    """
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    reason: str
+    where: str | None = None
+
+
+UNIQUE_INDEXES: dict[str, UniqueIndex] = {}
+
+
+def unique_index(
+    name: str, table: type[Table], columns: Sequence[str], reason: str, where: str | None = None
+) -> UniqueIndex:
+    index = UniqueIndex(name, table._meta.tablename, tuple(columns), reason, where)
+    UNIQUE_INDEXES[name] = index
+    return index
+
+
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?:index '(?P<index>[^']+)'|(?P<cols>.+))")
+
+
+def _constraint_from_sqlite(message: str) -> str | None:
+    match = _SQLITE_UNIQUE.search(message)
+    if not match:
+        return None
+    if match["index"]:
+        return match["index"]
+    pairs = [part.strip().split(".", 1) for part in match["cols"].split(",")]
+    table = pairs[0][0]
+    columns = {column for _, column in pairs}
+    for index in UNIQUE_INDEXES.values():
+        if index.table == table and set(index.columns) == columns:
+            return index.name
+    return f"{table}.{'+'.join(sorted(columns))}"
+
+
+def integrity_conflict(error: Exception) -> IntegrityConflict:
+    """One domain error for asyncpg's and sqlite3's integrity violations."""
+    if isinstance(error, asyncpg.exceptions.IntegrityConstraintViolationError):
+        constraint = getattr(error, "constraint_name", None)
+        is_fk = isinstance(error, asyncpg.exceptions.ForeignKeyViolationError)
+    else:
+        message = str(error)
+        constraint = _constraint_from_sqlite(message)
+        is_fk = "FOREIGN KEY" in message
+    index = UNIQUE_INDEXES.get(constraint or "")
+    if index:
+        return IntegrityConflict(
+            f"This would duplicate an existing record ({index.reason}).",
+            constraint=constraint,
+            reason=index.reason,
+        )
+    if is_fk:
+        return IntegrityConflict(
+            "The record refers to something that does not exist, or is still referred to.",
+            constraint=constraint,
+            reason="reference",
+        )
+    return IntegrityConflict(
+        "The change conflicts with existing data.", constraint=constraint, reason="conflict"
+    )
+
+
+_INTEGRITY_ERRORS = (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError)
+
+
+# --------------------------------------------------------------------------------------------------
+# SQLite: long-lived WAL connections.
+
+
+class _SQLiteConnections:
+    """One writer connection behind an asyncio lock and a queue of reader connections.
+
+    SQLite allows one writer at a time anyway; queueing writers on an asyncio lock is far cheaper
+    than letting connections spin on the busy handler. Readers run concurrently thanks to WAL.
+    The busy timeout still covers other processes (several workers on one file).
+    """
+
+    def __init__(self, path: str, readers: int, busy_timeout_ms: int = 10_000) -> None:
+        self.path = path
+        self.reader_count = readers
+        self.busy_timeout_ms = busy_timeout_ms
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening: asyncio.Lock | None = None
+        self._writer: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all: list[aiosqlite.Connection] = []
+
+    async def _connect(self) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(
+            self.path,
+            detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES,
+            isolation_level=None,
+        )
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        for pragma in (
+            "journal_mode = WAL",
+            "synchronous = NORMAL",
+            f"busy_timeout = {self.busy_timeout_ms}",
+            "foreign_keys = ON",
+            "temp_store = MEMORY",
+        ):
+            await connection.execute(f"PRAGMA {pragma}")
+        self._all.append(connection)
+        return connection
+
+    async def _ensure_open(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is loop and self._writer is not None:
+            return
+        if self._loop is not loop:
+            # A new event loop (piccolo's command line runs each call in its own): start afresh.
+            await self._close_connections()
+            self._loop = loop
+            self._opening = asyncio.Lock()
+            self._write_lock = asyncio.Lock()
+            self._readers = asyncio.Queue()
+        assert self._opening is not None
+        async with self._opening:
+            if self._writer is not None:
+                return
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._writer = await self._connect()
+            for _ in range(self.reader_count):
+                self._readers.put_nowait(await self._connect())
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[aiosqlite.Connection]:
+        await self._ensure_open()
+        async with self._write_lock:
+            assert self._writer is not None
+            yield self._writer
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        await self._ensure_open()
+        connection = await self._readers.get()
+        try:
+            yield connection
+        finally:
+            self._readers.put_nowait(connection)
+
+    async def _close_connections(self) -> None:
+        connections, self._all = self._all, []
+        self._writer = None
+        for connection in connections:
+            try:
+                await connection.close()
+            except Exception:  # noqa: BLE001 - closing a connection from a dead loop is best-effort
+                connection.stop()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            async with self._write_lock:
+                await self._writer.execute("PRAGMA optimize")
+        await self._close_connections()
+        self._loop = None
+
+
+class _PooledTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction, on a pooled connection that is returned instead of closed."""
+
+    def __init__(self, engine: FastSQLiteEngine, transaction_type: TransactionType, **kwargs: Any):
+        super().__init__(engine, transaction_type=transaction_type, **kwargs)
+        self._lease = None
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        engine: FastSQLiteEngine = self.engine  # type: ignore[assignment]
+        if self.transaction_type is TransactionType.deferred:
+            self._lease = engine.connections.reader()
+        else:
+            self._lease = engine.connections.writer()
+        self.connection = await self._lease.__aenter__()
+        try:
+            await self.begin()
+        except BaseException:
+            await self._lease.__aexit__(None, None, None)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            assert self._lease is not None
+            await self._lease.__aexit__(None, None, None)
+        return exception is None
+
+
+_READ_PREFIXES = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
+
+
+class FastSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine on long-lived WAL connections (see the module docstring)."""
+
+    def __init__(self, path: str, readers: int = 4, **kwargs: Any) -> None:
+        self.connections = _SQLiteConnections(path, readers)
+        super().__init__(path=path, **kwargs)
+
+    async def start(self) -> None:
+        async with self.connections.writer():
+            pass
+
+    async def close(self) -> None:
+        await self.connections.close()
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ):
+        is_read = query.lstrip()[:7].upper().startswith(_READ_PREFIXES)
+        lease = self.connections.reader() if is_read else self.connections.writer()
+        async with lease as connection, connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
+
+    async def _run_in_existing_connection(
+        self,
+        connection,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ):
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = False):
+        try:
+            return await super().run_querystring(querystring, in_pool)
+        except _INTEGRITY_ERRORS as error:
+            raise integrity_conflict(error) from error
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return _PooledTransaction(self, transaction_type=transaction_type, allow_nested=allow_nested)
+
+
+class EventappPostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine, with integrity errors mapped and no connection at construction."""
+
+    async def check_version(self) -> None:
+        """Skipped: the stock check opens a blocking connection while the engine is constructed."""
+
+    async def start(self, pool_size: int = 10) -> None:
+        if self.pool is None:
+            await self.start_connection_pool(min_size=1, max_size=pool_size)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.close_connection_pool()
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = True):
+        try:
+            return await super().run_querystring(querystring, in_pool)
+        except _INTEGRITY_ERRORS as error:
+            raise integrity_conflict(error) from error
+
+
+# --------------------------------------------------------------------------------------------------
+# Engine choice and the process-wide binding piccolo needs.
+
+
+def engine_from_url(url: str, *, sqlite_readers: int = 4) -> FastSQLiteEngine | EventappPostgresEngine:
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else ""
+        if not path:
+            raise ValueError("A SQLite URL looks like sqlite:///var/eventapp.sqlite")
+        return FastSQLiteEngine(path=path, readers=sqlite_readers)
+    if parts.scheme in {"postgres", "postgresql"}:
+        return EventappPostgresEngine(config={"dsn": url})
+    raise ValueError(f"Unsupported database URL scheme {parts.scheme!r}: use sqlite or postgresql")
+
+
+def all_tables() -> list[type[Table]]:
+    from piccolo.apps.migrations.tables import Migration
+
+    from eventapp.piccolo_app import APP_CONFIG
+
+    return [*APP_CONFIG.table_classes, Migration]
+
+
+def activate(engine: Engine) -> None:
+    """Make `engine` the one every table and piccolo's migration machinery use in this process."""
+    from eventapp import piccolo_conf
+
+    piccolo_conf.DB = engine
+    for table in all_tables():
+        table._meta.db = engine
+
+
+def active_engine() -> Engine:
+    from eventapp import piccolo_conf
+
+    return piccolo_conf.DB
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
+    """Run the enclosed queries as one atomic write: all commit, or none do.
+
+    SQLite takes the write lock up front (BEGIN IMMEDIATE); PostgreSQL uses READ COMMITTED with
+    the database's constraints as the arbiter. Nested calls join the outer transaction.
+    """
+    engine = active_engine()
+    if isinstance(engine, SQLiteEngine):
+        context = engine.transaction(transaction_type=TransactionType.immediate)
+    else:
+        context = engine.transaction()
+    async with context:
+        yield
+
+
+async def ping(engine: Engine) -> bool:
+    try:
+        rows = await engine.run_querystring(QueryString("SELECT 1 AS ok"))
+    except Exception:  # noqa: BLE001 - health reports any failure as "down"
+        return False
+    return bool(rows)
+
+
+async def migrate() -> None:
+    """Apply every pending migration in migrations/ to the active engine."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="eventapp")
+    if not result.success:
+        raise RuntimeError(f"Migrations failed: {result.message}")

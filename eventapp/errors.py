@@ -1,0 +1,63 @@
+"""Domain errors: raised by services, turned into one problem-details shape by the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """An error a client can act on: an HTTP status, a stable `reason` and a human sentence."""
+
+    status_code = 400
+    title = "Bad request"
+    default_reason: str | None = None
+
+    def __init__(self, detail: str, *, reason: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.reason = reason or self.default_reason
+        self.extra = extra
+
+
+class InvalidInput(DomainError):
+    status_code = 400
+    title = "Invalid input"
+    default_reason = "invalid"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    title = "Not authenticated"
+    default_reason = "not_authenticated"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    title = "Forbidden"
+    default_reason = "forbidden"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    title = "Not found"
+    default_reason = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    title = "Conflict"
+    default_reason = "conflict"
+
+
+class Gone(DomainError):
+    status_code = 410
+    title = "Gone"
+    default_reason = "gone"
+
+
+class IntegrityConflict(Conflict):
+    """A database constraint refused the write; `constraint` names it when the engine says which."""
+
+    def __init__(self, detail: str, *, constraint: str | None, reason: str | None) -> None:
+        super().__init__(detail, reason=reason or "conflict")
+        self.constraint = constraint

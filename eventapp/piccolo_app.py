@@ -1,0 +1,25 @@
+"""The one piccolo app: every domain's tables, and the migrations folder at the project's top."""
+
+from piccolo.conf.apps import AppConfig
+
+from eventapp.accounts.tables import AuthToken, Invitation, Organisation, User, UserEventRole
+from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
+from eventapp.settings import PROJECT_ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="eventapp",
+    migrations_folder_path=str(PROJECT_ROOT / "migrations"),
+    table_classes=[
+        Event,
+        EventDay,
+        Stage,
+        MeetingTable,
+        Organisation,
+        User,
+        UserEventRole,
+        AuthToken,
+        Invitation,
+    ],
+    migration_dependencies=[],
+    commands=[],
+)

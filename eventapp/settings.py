@@ -1,0 +1,56 @@
+"""Settings from the environment (all `EVENTAPP_*`), with safe defaults for a laptop."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EVENTAPP_", env_file=".env", extra="ignore")
+
+    var_dir: Path = Field(default=Path("var"), description="Where the SQLite file and secret live.")
+    database_url: str = Field(
+        default="",
+        description="sqlite:///path or postgresql://user@host/db; empty means a file under var_dir.",
+    )
+    redis_url: str | None = Field(default=None, description="Enables cross-process fan-out.")
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs tokens; generated under var_dir on first run when unset."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    public_url: str = Field(default="", description="Base URL used in invitation links.")
+    secure_cookies: bool = Field(default=False, description="Set the Secure flag (behind HTTPS).")
+    static_dir: Path = PROJECT_ROOT / "static"
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    sqlite_readers: int = Field(default=4, ge=1, le=32)
+    postgres_pool_size: int = Field(default=10, ge=1, le=200)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'eventapp.sqlite').as_posix()}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def secret(self) -> bytes:
+        """The key for signed tokens: from the environment, else generated once and kept on disk."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
