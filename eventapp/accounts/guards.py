@@ -1,0 +1,141 @@
+"""Who is asking, and may they: the guards every route carries.
+
+Secure by default: the app-wide `require_login` guard refuses anonymous requests unless a route is
+marked `opt={"public": True}`. The user is resolved at most once per request, from the session
+cookie (pages) or an `Authorization: Bearer` token (API clients, scanner devices).
+
+Cookie-authenticated writes must come from our own origin: browsers always send `Origin` on
+cross-site POSTs, so a mismatch is refused (with SameSite=Lax as a second wall).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from eventapp.accounts import service
+from eventapp.accounts.schemas import Role
+from eventapp.accounts.service import CurrentUser
+from eventapp.errors import Forbidden, NotAuthenticated, NotFound
+from eventapp.events.service import event_by_slug
+
+SESSION_COOKIE = "eventapp_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_UNRESOLVED = object()
+
+
+def presented_token(connection: ASGIConnection) -> tuple[str, str] | None:
+    """The token this request carries and how: ('bearer', token) or ('session', token)."""
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return "bearer", token.strip()
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    return ("session", cookie) if cookie else None
+
+
+def _same_origin(connection: ASGIConnection) -> bool:
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == connection.headers.get("host", "")
+
+
+async def current_user(connection: ASGIConnection) -> CurrentUser | None:
+    """The signed-in user, or None; looked up once and kept on the request's scope."""
+    cached = connection.scope.get("eventapp_user", _UNRESOLVED)
+    if cached is not _UNRESOLVED:
+        return cached  # type: ignore[return-value]
+    user = None
+    presented = presented_token(connection)
+    if presented:
+        how, token = presented
+        if how == "session" and connection.scope.get("method") not in _SAFE_METHODS:
+            if not _same_origin(connection):
+                raise Forbidden(
+                    "Cross-site requests cannot use the session cookie.",
+                    reason="cross_site_request",
+                )
+        user = await service.resolve_token(token, connection.app.state.secret)
+    connection.scope["eventapp_user"] = user  # type: ignore[typeddict-unknown-key]
+    return user
+
+
+async def require_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """App-wide guard: every route needs a signed-in user unless it is marked public."""
+    if handler.opt.get("public"):
+        return
+    if await current_user(connection) is None:
+        raise NotAuthenticated("Sign in first.", reason="not_authenticated")
+
+
+async def require_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    user = await current_user(connection)
+    if user is None or not user.is_admin:
+        raise Forbidden("Only an administrator may do this.", reason="admin_only")
+
+
+@dataclass(frozen=True, slots=True)
+class EventAccess:
+    """The event named in the path and the caller's roles in it, found by the guard."""
+
+    event: dict[str, Any]
+    user: CurrentUser | None
+    roles: frozenset[Role]
+
+    @property
+    def event_id(self) -> int:
+        return self.event["id"]
+
+
+async def _event_access(connection: ASGIConnection) -> EventAccess:
+    cached = connection.scope.get("eventapp_event_access")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    event = await event_by_slug(connection.path_params["slug"])
+    user = await current_user(connection)
+    roles = await service.roles_in_event(user.id, event["id"]) if user else set()
+    access = EventAccess(event, user, frozenset(roles))
+    connection.scope["eventapp_event_access"] = access  # type: ignore[typeddict-unknown-key]
+    return access
+
+
+def event_role(*allowed: Role):
+    """Guard: the caller holds one of `allowed` in the event named by the path's `slug`."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        access = await _event_access(connection)
+        if access.roles.isdisjoint(allowed):
+            if not access.event["published"] and not access.roles:
+                raise NotFound(f"There is no event {access.event['slug']!r}.", reason="event_unknown")
+            names = ", ".join(role.value for role in allowed)
+            raise Forbidden(f"This needs the role {names} in this event.", reason="role_required")
+
+    guard.__name__ = f"event_role({', '.join(role.value for role in allowed)})"
+    return guard
+
+
+async def event_visible(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard: published events are public; a draft is seen only by people with a role in it."""
+    access = await _event_access(connection)
+    if not access.event["published"] and not access.roles:
+        raise NotFound(f"There is no event {access.event['slug']!r}.", reason="event_unknown")
+
+
+async def provide_user(request: ASGIConnection) -> CurrentUser:
+    user = await current_user(request)
+    if user is None:
+        raise NotAuthenticated("Sign in first.")
+    return user
+
+
+async def provide_optional_user(request: ASGIConnection) -> CurrentUser | None:
+    return await current_user(request)
+
+
+async def provide_event_access(request: ASGIConnection) -> EventAccess:
+    return await _event_access(request)

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from eventapp.accounts.security import MIN_PASSWORD_LENGTH
+
+
+class Role(StrEnum):
+    """What a person may do in one event."""
+
+    organiser = "organiser"
+    reviewer = "reviewer"
+    investor = "investor"
+    startup = "startup"
+    door_staff = "door_staff"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Credentials(Strict):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenRequest(Credentials):
+    label: str = Field(default="", max_length=100, description="Names the device, e.g. 'Door A'.")
+
+
+class TokenOut(BaseModel):
+    token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+
+
+class EventRoles(BaseModel):
+    slug: str
+    name: str
+    roles: list[Role]
+
+
+class MeOut(UserOut):
+    events: list[EventRoles]
+
+
+class InvitationCreate(Strict):
+    email: EmailStr
+    role: Role
+    name: str = Field(default="", max_length=200)
+
+
+class InvitationOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+    status: str
+
+
+class InvitationLink(InvitationOut):
+    """Returned once, at creation: the link is the only copy of the token."""
+
+    url: str
+
+
+class InvitationPreview(BaseModel):
+    event_slug: str
+    event_name: str
+    email: str
+    name: str
+    role: Role
+    expires_at: datetime
+    has_account: bool
+
+
+class InvitationAccept(Strict):
+    name: str = Field(default="", max_length=200)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
+
+
+class PersonOut(BaseModel):
+    user_id: int
+    email: str
+    name: str
+    role: Role

@@ -1,0 +1,86 @@
+"""The application factory: plugins, routers, handlers. Nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Response, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from eventapp import __version__, db
+from eventapp.accounts.guards import provide_user, require_login
+from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
+from eventapp.events.routes import ROUTES as EVENT_ROUTES
+from eventapp.problems import EXCEPTION_HANDLERS
+from eventapp.settings import Settings
+from eventapp.system import health
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def add_security_headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings()
+    engine = db.engine_from_url(settings.resolved_database_url, sqlite_readers=settings.sqlite_readers)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db.activate(engine)
+        if isinstance(engine, db.EventappPostgresEngine):
+            await engine.start(pool_size=settings.postgres_pool_size)
+        else:
+            await engine.start()
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            app.state.redis = Redis.from_url(settings.redis_url)
+        try:
+            yield
+        finally:
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            await engine.close()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            *ACCOUNT_ROUTES,
+            *EVENT_ROUTES,
+            create_static_files_router(
+                path="/", directories=[settings.static_dir], html_mode=True, opt={"public": True}
+            ),
+        ],
+        guards=[require_login],
+        dependencies={"user": Provide(provide_user)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        after_request=add_security_headers,
+        lifespan=[lifespan],
+        state=State({"settings": settings, "secret": settings.secret(), "engine": engine, "redis": None}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="eventapp",
+            version=__version__,
+            description="Run a start-up pitch and investor matchmaking event end to end.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
+            log_exceptions="always" if settings.log_level == "debug" else "debug",
+        ),
+    )

@@ -1,0 +1,106 @@
+"""`eventapp run | migrate | demo | create-organiser`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table as RichTable
+
+from eventapp import db
+from eventapp.settings import Settings
+
+T = TypeVar("T")
+console = Console()
+
+
+def with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Open the configured database, run `work` against it, close it."""
+
+    async def main() -> T:
+        engine = db.engine_from_url(settings.resolved_database_url)
+        db.activate(engine)
+        await engine.start()
+        try:
+            return await work()
+        finally:
+            await engine.close()
+
+    return asyncio.run(main())
+
+
+@click.group()
+def main() -> None:
+    """Run a start-up pitch and investor matchmaking event."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Default: EVENTAPP_HOST or 127.0.0.1")
+@click.option("--port", type=int, default=None, help="Default: EVENTAPP_PORT or 8000")
+@click.option("--workers", type=int, default=None, help="Default: EVENTAPP_WORKERS or 1")
+@click.option("--reload", is_flag=True, help="Restart on code changes (development)")
+def run(host: str | None, port: int | None, workers: int | None, reload: bool) -> None:
+    """Serve the app with uvicorn."""
+    import uvicorn
+
+    settings = Settings()
+    uvicorn.run(
+        "eventapp.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=None if reload else (workers or settings.workers),
+        reload=reload,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    settings = Settings()
+    with_database(settings, db.migrate)
+    console.print(f"[green]Database is up to date[/] ({settings.resolved_database_url.split('@')[-1]})")
+
+
+@main.command()
+def demo() -> None:
+    """Seed the demo event (once) and print fresh passwords for its five logins."""
+    from eventapp.demo import DEMO_SLUG, SEED_STEPS, seed_demo
+
+    settings = Settings()
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task("Seeding the demo event", total=SEED_STEPS)
+
+        def advance(step: str) -> None:
+            progress.update(task, advance=1, description=step)
+
+        logins = with_database(settings, lambda: seed_demo(advance))
+    table = RichTable(title=f"Demo logins for /{DEMO_SLUG} (new passwords each run)")
+    for column in ("role", "email", "password"):
+        table.add_column(column)
+    for role, email, password in logins:
+        table.add_row(role.value, email, password)
+    console.print(table)
+    console.print(f"Open {settings.base_url}/ and sign in.")
+
+
+@main.command("create-organiser")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.password_option(help="At least 10 characters")
+def create_organiser(email: str, name: str, password: str) -> None:
+    """Create an administrator, who can create events and becomes their organiser."""
+    from eventapp.accounts.security import MIN_PASSWORD_LENGTH
+    from eventapp.accounts.service import create_user
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="password")
+    settings = Settings()
+    with_database(settings, lambda: create_user(email, name=name, password=password, is_admin=True))
+    console.print(f"[green]Created[/] {email}. Sign in at {settings.base_url}/")

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from functools import cache
+from zoneinfo import available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DayIn(Strict):
+    day: date
+    opens_at: time = time(9, 0)
+    closes_at: time = time(18, 0)
+
+    @model_validator(mode="after")
+    def opens_before_closing(self) -> DayIn:
+        if self.opens_at >= self.closes_at:
+            raise ValueError("opens_at must be before closes_at")
+        return self
+
+
+def _check_days(days: list[DayIn] | None) -> list[DayIn] | None:
+    if days is None:
+        return None
+    dates = [d.day for d in days]
+    if len(set(dates)) != len(dates):
+        raise ValueError("each day may appear once")
+    return sorted(days, key=lambda d: d.day)
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def _check_timezone(name: str | None) -> str | None:
+    if name is not None and name not in _time_zones():
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Asia/Singapore)")
+    return name
+
+
+class EventFields(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    tagline: str | None = Field(default=None, max_length=2000)
+    venue: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2, e.g. SG"
+    )
+    timezone: str | None = Field(default=None, description="IANA time zone, e.g. Asia/Singapore")
+    published: bool | None = None
+    days: list[DayIn] | None = Field(default=None, max_length=31)
+
+    _days = field_validator("days")(_check_days)
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class EventCreate(EventFields):
+    slug: str = Field(pattern=SLUG_PATTERN, description="Lower-case letters, digits and hyphens")
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "UTC"
+    days: list[DayIn] = Field(default_factory=list, max_length=31)
+
+
+class EventPatch(EventFields):
+    """Only the fields sent change; `days`, when sent, replaces the whole list."""
+
+
+class DayOut(BaseModel):
+    day: date
+    opens_at: time
+    closes_at: time
+
+
+class EventOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    tagline: str
+    venue: str
+    city: str
+    country: str
+    timezone: str
+    published: bool
+    created_at: datetime
+    days: list[DayOut]
+    my_roles: list[str] = Field(default_factory=list, description="Your roles in this event")
+
+
+class StageIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    capacity: int = Field(default=0, ge=0, le=100_000)
+
+
+class StagePatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    capacity: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class StageOut(BaseModel):
+    id: int
+    name: str
+    capacity: int
+
+
+class MeetingTableIn(Strict):
+    label: str = Field(min_length=1, max_length=40)
+    area: str = Field(default="", max_length=100)
+    seats: int = Field(default=2, ge=2, le=20)
+
+
+class MeetingTablePatch(Strict):
+    label: str | None = Field(default=None, min_length=1, max_length=40)
+    area: str | None = Field(default=None, max_length=100)
+    seats: int | None = Field(default=None, ge=2, le=20)
+
+
+class MeetingTablesBulk(Strict):
+    """Add numbered tables at once: prefix 'T', count 20 gives T01 to T20 after the existing ones."""
+
+    prefix: str = Field(default="T", max_length=10)
+    count: int = Field(ge=1, le=500)
+    area: str = Field(default="", max_length=100)
+    seats: int = Field(default=2, ge=2, le=20)
+
+
+class MeetingTableOut(BaseModel):
+    id: int
+    label: str
+    area: str
+    seats: int
