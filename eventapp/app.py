@@ -35,7 +35,9 @@ def add_security_headers(response: Response) -> Response:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
-    engine = db.engine_from_url(settings.resolved_database_url, sqlite_readers=settings.sqlite_readers)
+    engine = db.engine_from_url(
+        settings.resolved_database_url, sqlite_readers=settings.sqlite_readers
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -69,7 +71,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_security_headers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "secret": settings.secret(), "engine": engine, "redis": None}),
+        state=State(
+            {"settings": settings, "secret": settings.secret(), "engine": engine, "redis": None}
+        ),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="eventapp",

@@ -65,7 +65,9 @@ def migrate() -> None:
     """Apply pending database migrations."""
     settings = Settings()
     with_database(settings, db.migrate)
-    console.print(f"[green]Database is up to date[/] ({settings.resolved_database_url.split('@')[-1]})")
+    console.print(
+        f"[green]Database is up to date[/] ({settings.resolved_database_url.split('@')[-1]})"
+    )
 
 
 @main.command()
@@ -100,7 +102,13 @@ def create_organiser(email: str, name: str, password: str) -> None:
     from eventapp.accounts.service import create_user
 
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="password")
+        raise click.BadParameter(
+            f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="password"
+        )
     settings = Settings()
     with_database(settings, lambda: create_user(email, name=name, password=password, is_admin=True))
     console.print(f"[green]Created[/] {email}. Sign in at {settings.base_url}/")
+
+
+if __name__ == "__main__":
+    main()

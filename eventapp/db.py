@@ -294,11 +294,13 @@ class FastSQLiteEngine(SQLiteEngine):
         transaction_type: TransactionType = TransactionType.deferred,
         allow_nested: bool = True,
     ) -> SQLiteTransaction:
-        return _PooledTransaction(self, transaction_type=transaction_type, allow_nested=allow_nested)
+        return _PooledTransaction(
+            self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
 
 
 class EventappPostgresEngine(PostgresEngine):
-    """Piccolo's PostgreSQL engine, with integrity errors mapped and no connection at construction."""
+    """Piccolo's PostgreSQL engine: integrity errors mapped, no connection made at construction."""
 
     async def check_version(self) -> None:
         """Skipped: the stock check opens a blocking connection while the engine is constructed."""
@@ -322,7 +324,9 @@ class EventappPostgresEngine(PostgresEngine):
 # Engine choice and the process-wide binding piccolo needs.
 
 
-def engine_from_url(url: str, *, sqlite_readers: int = 4) -> FastSQLiteEngine | EventappPostgresEngine:
+def engine_from_url(
+    url: str, *, sqlite_readers: int = 4
+) -> FastSQLiteEngine | EventappPostgresEngine:
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         path = unquote(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else ""

@@ -26,29 +26,84 @@ DEMO_DOMAIN = "demo.eventapp.example"
 
 # (ISO code, capital or main start-up city, incubators, given names, family names)
 ASEAN = [
-    ("BN", "Bandar Seri Begawan", ["DARe Incubator", "iCentre Brunei"],
-     ["Aisyah", "Hafiz", "Nurul", "Amin"], ["Abdullah", "Rahman", "Yusof", "Hamid"]),
-    ("KH", "Phnom Penh", ["Impact Hub Phnom Penh", "Techo Startup Center"],
-     ["Sokha", "Dara", "Sreymom", "Vannak"], ["Chan", "Sok", "Heng", "Pich"]),
-    ("ID", "Jakarta", ["Skystar Ventures", "Bandung Techno Park", "Block71 Jakarta"],
-     ["Putri", "Budi", "Ayu", "Rizky"], ["Santoso", "Wijaya", "Pratama", "Hartono"]),
-    ("LA", "Vientiane", ["Toh Lao Innovation Hub", "Lao Business Incubator"],
-     ["Keo", "Noy", "Somchai", "Malay"], ["Phommachanh", "Sisavath", "Vongsa", "Keomany"]),
-    ("MY", "Kuala Lumpur", ["MaGIC Accelerator", "Cradle Fund Incubator", "UM Innovation Centre"],
-     ["Siti", "Wei Jie", "Priya", "Farid"], ["Ismail", "Tan", "Raj", "Lim"]),
-    ("MM", "Yangon", ["Phandeeyar", "Yangon Innovation Centre"],
-     ["Thiri", "Kyaw", "Su", "Zaw"], ["Aung", "Win", "Htun", "Myint"]),
-    ("PH", "Manila", ["QBO Innovation Hub", "UP Enterprise Center", "IdeaSpace"],
-     ["Maria", "Jose", "Andrea", "Paolo"], ["Santos", "Reyes", "Cruz", "Garcia"]),
-    ("SG", "Singapore", ["NUS Enterprise Incubator", "SGInnovate", "Block71 Singapore"],
-     ["Mei Ling", "Arjun", "Hui Min", "Daniel"], ["Ng", "Menon", "Goh", "Lee"]),
-    ("TH", "Bangkok", ["True Digital Park Incubator", "Chula Innovation Hub"],
-     ["Ploy", "Nattapong", "Kanya", "Somsak"], ["Srisuk", "Wongsawat", "Chaiyaporn", "Thongchai"]),
-    ("VN", "Ho Chi Minh City", ["SIHUB", "Vietnam Silicon Valley", "Hatch! Ventures"],
-     ["Linh", "Minh", "Thu", "Quang"], ["Nguyen", "Tran", "Le", "Pham"]),
+    (
+        "BN",
+        "Bandar Seri Begawan",
+        ["DARe Incubator", "iCentre Brunei"],
+        ["Aisyah", "Hafiz", "Nurul", "Amin"],
+        ["Abdullah", "Rahman", "Yusof", "Hamid"],
+    ),
+    (
+        "KH",
+        "Phnom Penh",
+        ["Impact Hub Phnom Penh", "Techo Startup Center"],
+        ["Sokha", "Dara", "Sreymom", "Vannak"],
+        ["Chan", "Sok", "Heng", "Pich"],
+    ),
+    (
+        "ID",
+        "Jakarta",
+        ["Skystar Ventures", "Bandung Techno Park", "Block71 Jakarta"],
+        ["Putri", "Budi", "Ayu", "Rizky"],
+        ["Santoso", "Wijaya", "Pratama", "Hartono"],
+    ),
+    (
+        "LA",
+        "Vientiane",
+        ["Toh Lao Innovation Hub", "Lao Business Incubator"],
+        ["Keo", "Noy", "Somchai", "Malay"],
+        ["Phommachanh", "Sisavath", "Vongsa", "Keomany"],
+    ),
+    (
+        "MY",
+        "Kuala Lumpur",
+        ["MaGIC Accelerator", "Cradle Fund Incubator", "UM Innovation Centre"],
+        ["Siti", "Wei Jie", "Priya", "Farid"],
+        ["Ismail", "Tan", "Raj", "Lim"],
+    ),
+    (
+        "MM",
+        "Yangon",
+        ["Phandeeyar", "Yangon Innovation Centre"],
+        ["Thiri", "Kyaw", "Su", "Zaw"],
+        ["Aung", "Win", "Htun", "Myint"],
+    ),
+    (
+        "PH",
+        "Manila",
+        ["QBO Innovation Hub", "UP Enterprise Center", "IdeaSpace"],
+        ["Maria", "Jose", "Andrea", "Paolo"],
+        ["Santos", "Reyes", "Cruz", "Garcia"],
+    ),
+    (
+        "SG",
+        "Singapore",
+        ["NUS Enterprise Incubator", "SGInnovate", "Block71 Singapore"],
+        ["Mei Ling", "Arjun", "Hui Min", "Daniel"],
+        ["Ng", "Menon", "Goh", "Lee"],
+    ),
+    (
+        "TH",
+        "Bangkok",
+        ["True Digital Park Incubator", "Chula Innovation Hub"],
+        ["Ploy", "Nattapong", "Kanya", "Somsak"],
+        ["Srisuk", "Wongsawat", "Chaiyaporn", "Thongchai"],
+    ),
+    (
+        "VN",
+        "Ho Chi Minh City",
+        ["SIHUB", "Vietnam Silicon Valley", "Hatch! Ventures"],
+        ["Linh", "Minh", "Thu", "Quang"],
+        ["Nguyen", "Tran", "Le", "Pham"],
+    ),
 ]
 
-JAPAN = ("JP", "Tokyo", ["Haruka", "Kenji", "Yui", "Takeshi"], ["Sato", "Suzuki", "Takahashi", "Ito"])
+JAPAN = (
+    "JP",
+    "Tokyo",
+    ["Haruka", "Kenji", "Yui", "Takeshi"],
+    ["Sato", "Suzuki", "Takahashi", "Ito"],
+)
 
 SECTORS = {
     "agritech": ["Farm", "Padi", "Harvest", "Sawah", "Agro"],
@@ -62,13 +117,20 @@ SECTORS = {
 }
 NAME_ENDINGS = ["ly", "io", "ku", "ify", "hub", "wise", "nest", "go", "lab", "ra"]
 INVESTOR_FIRMS = [
-    ("SG", "Singapore", "Lion City Ventures"), ("SG", "Singapore", "Straits Capital"),
-    ("SG", "Singapore", "Merlion Angels"), ("MY", "Kuala Lumpur", "Petaling Partners"),
-    ("ID", "Jakarta", "Nusantara Ventures"), ("ID", "Jakarta", "Garuda Growth Fund"),
-    ("TH", "Bangkok", "Chao Phraya Capital"), ("VN", "Ho Chi Minh City", "Mekong Seed Fund"),
-    ("PH", "Manila", "Archipelago Ventures"), ("JP", "Tokyo", "Sakura Frontier Capital"),
-    ("JP", "Tokyo", "Shibuya Impact Partners"), ("JP", "Osaka", "Kansai Innovation Fund"),
-    ("JP", "Tokyo", "Fuji Corporate Ventures"), ("JP", "Fukuoka", "Hakata Seed Partners"),
+    ("SG", "Singapore", "Lion City Ventures"),
+    ("SG", "Singapore", "Straits Capital"),
+    ("SG", "Singapore", "Merlion Angels"),
+    ("MY", "Kuala Lumpur", "Petaling Partners"),
+    ("ID", "Jakarta", "Nusantara Ventures"),
+    ("ID", "Jakarta", "Garuda Growth Fund"),
+    ("TH", "Bangkok", "Chao Phraya Capital"),
+    ("VN", "Ho Chi Minh City", "Mekong Seed Fund"),
+    ("PH", "Manila", "Archipelago Ventures"),
+    ("JP", "Tokyo", "Sakura Frontier Capital"),
+    ("JP", "Tokyo", "Shibuya Impact Partners"),
+    ("JP", "Osaka", "Kansai Innovation Fund"),
+    ("JP", "Tokyo", "Fuji Corporate Ventures"),
+    ("JP", "Fukuoka", "Hakata Seed Partners"),
 ]
 
 
@@ -102,7 +164,7 @@ def _slug(text: str) -> str:
 
 
 def build_demo(seed: int = 2019, startups_per_country: int = 6, investors: int = 40) -> Demo:
-    """Incubators and nominated start-ups from all ten ASEAN countries, investors from ASEAN and Japan."""
+    """Incubators and nominated start-ups from all ten ASEAN countries; investors from ASEAN, Japan."""
     rng = random.Random(seed)
     demo = Demo()
     used_names: set[str] = set()
@@ -112,7 +174,9 @@ def build_demo(seed: int = 2019, startups_per_country: int = 6, investors: int =
             key = f"inc-{_slug(name)}"
             incubator_keys.append(key)
             demo.organisations.append(
-                DemoOrganisation(key, name, "incubator", country, city, "Technology business incubator")
+                DemoOrganisation(
+                    key, name, "incubator", country, city, "Technology business incubator"
+                )
             )
         for _ in range(startups_per_country):
             sector = rng.choice(list(SECTORS))
@@ -123,8 +187,13 @@ def build_demo(seed: int = 2019, startups_per_country: int = 6, investors: int =
             key = f"su-{_slug(name)}"
             demo.organisations.append(
                 DemoOrganisation(
-                    key, name, "startup", country, city,
-                    f"{sector.capitalize()} start-up from {city}", rng.choice(incubator_keys),
+                    key,
+                    name,
+                    "startup",
+                    country,
+                    city,
+                    f"{sector.capitalize()} start-up from {city}",
+                    rng.choice(incubator_keys),
                 )
             )
             founder = f"{rng.choice(given)} {rng.choice(family)}"
@@ -135,7 +204,9 @@ def build_demo(seed: int = 2019, startups_per_country: int = 6, investors: int =
         country, city, firm = INVESTOR_FIRMS[index % len(INVESTOR_FIRMS)]
         key = f"inv-{_slug(firm)}"
         if index < len(INVESTOR_FIRMS):
-            demo.organisations.append(DemoOrganisation(key, firm, "investor", country, city, "Investor"))
+            demo.organisations.append(
+                DemoOrganisation(key, firm, "investor", country, city, "Investor")
+            )
         if country == "JP":
             given, family = JAPAN[2], JAPAN[3]
         else:
@@ -188,8 +259,10 @@ async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role,
     organiser_email = f"organiser@{DEMO_DOMAIN}"
     if existing is None:
         organiser = await accounts.user_by_email(organiser_email)
-        organiser_id = organiser["id"] if organiser else await accounts.create_user(
-            organiser_email, name=DEMO_LOGINS[0][1], is_admin=True
+        organiser_id = (
+            organiser["id"]
+            if organiser
+            else await accounts.create_user(organiser_email, name=DEMO_LOGINS[0][1], is_admin=True)
         )
         event = await create_event(demo_event(), organiser_id=organiser_id)
         await add_stage(event["id"], name="Main Stage", capacity=400)

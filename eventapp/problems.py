@@ -59,7 +59,12 @@ def on_pydantic_error(_: Request, error: ValidationError) -> Response:
         {"key": ".".join(str(p) for p in item["loc"]), "message": item["msg"]}
         for item in error.errors(include_url=False, include_input=False)
     ]
-    return problem(400, "The request does not have the expected shape; see errors.", reason="invalid", errors=errors)
+    return problem(
+        400,
+        "The request does not have the expected shape; see errors.",
+        reason="invalid",
+        errors=errors,
+    )
 
 
 def on_http_exception(_: Request, error: HTTPException) -> Response:

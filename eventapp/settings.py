@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     var_dir: Path = Field(default=Path("var"), description="Where the SQLite file and secret live.")
     database_url: str = Field(
         default="",
-        description="sqlite:///path or postgresql://user@host/db; empty means a file under var_dir.",
+        description="sqlite:///path or postgresql://user@host/db; empty: a file under var_dir.",
     )
     redis_url: str | None = Field(default=None, description="Enables cross-process fan-out.")
     secret_key: SecretStr | None = Field(

@@ -11,7 +11,9 @@ from eventapp import db
 async def health(request: Request) -> Response[dict]:
     """200 when the database (and Redis, when configured) answer; 503 otherwise."""
     state = request.app.state
-    report: dict = {"database": {"engine": state.engine.engine_type, "ok": await db.ping(state.engine)}}
+    report: dict = {
+        "database": {"engine": state.engine.engine_type, "ok": await db.ping(state.engine)}
+    }
     if state.redis is not None:
         try:
             redis_ok = bool(await state.redis.ping())

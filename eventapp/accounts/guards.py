@@ -54,12 +54,11 @@ async def current_user(connection: ASGIConnection) -> CurrentUser | None:
     presented = presented_token(connection)
     if presented:
         how, token = presented
-        if how == "session" and connection.scope.get("method") not in _SAFE_METHODS:
-            if not _same_origin(connection):
-                raise Forbidden(
-                    "Cross-site requests cannot use the session cookie.",
-                    reason="cross_site_request",
-                )
+        is_write = connection.scope.get("method") not in _SAFE_METHODS
+        if how == "session" and is_write and not _same_origin(connection):
+            raise Forbidden(
+                "Cross-site requests cannot use the session cookie.", reason="cross_site_request"
+            )
         user = await service.resolve_token(token, connection.app.state.secret)
     connection.scope["eventapp_user"] = user  # type: ignore[typeddict-unknown-key]
     return user
@@ -111,7 +110,9 @@ def event_role(*allowed: Role):
         access = await _event_access(connection)
         if access.roles.isdisjoint(allowed):
             if not access.event["published"] and not access.roles:
-                raise NotFound(f"There is no event {access.event['slug']!r}.", reason="event_unknown")
+                raise NotFound(
+                    f"There is no event {access.event['slug']!r}.", reason="event_unknown"
+                )
             names = ", ".join(role.value for role in allowed)
             raise Forbidden(f"This needs the role {names} in this event.", reason="role_required")
 

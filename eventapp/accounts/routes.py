@@ -4,9 +4,9 @@ from datetime import datetime
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from eventapp.accounts import service
@@ -40,7 +40,9 @@ PUBLIC = {"public": True}
 
 async def me_out(user: CurrentUser) -> MeOut:
     events = [EventRoles(**entry) for entry in await service.my_events(user.id)]
-    return MeOut(id=user.id, email=user.email, name=user.name, is_admin=user.is_admin, events=events)
+    return MeOut(
+        id=user.id, email=user.email, name=user.name, is_admin=user.is_admin, events=events
+    )
 
 
 def session_cookie(request: Request, token: str | None, expires_at: datetime | None) -> Cookie:
@@ -69,7 +71,7 @@ class AuthController(Controller):
     tags = ["accounts"]
 
     @post("/login", opt=PUBLIC, middleware=[_password_rate_limit.middleware], status_code=200)
-    async def login(self, request: Request, data: Credentials) -> Response[MeOut]:
+    async def login(self, request: Request, data: JSONBody[Credentials]) -> Response[MeOut]:
         """Sign in with email and password; sets the session cookie pages use."""
         user = await service.authenticate(data.email, data.password)
         return await sign_in(request, user)
@@ -80,7 +82,9 @@ class AuthController(Controller):
         presented = presented_token(request)
         if presented:
             await service.revoke_token(presented[1], request.app.state.secret)
-        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(request, None, None)])
+        return Response(
+            None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(request, None, None)]
+        )
 
     @post(
         "/tokens",
@@ -88,7 +92,7 @@ class AuthController(Controller):
         middleware=[_password_rate_limit.middleware],
         status_code=HTTP_201_CREATED,
     )
-    async def create_token(self, request: Request, data: TokenRequest) -> TokenOut:
+    async def create_token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenOut:
         """A bearer token for an API client or a scanner device (`Authorization: Bearer ...`)."""
         user = await service.authenticate(data.email, data.password)
         token, expires_at = await service.issue_token(
@@ -97,7 +101,7 @@ class AuthController(Controller):
         return TokenOut(token=token, expires_at=expires_at)
 
     @get("/me")
-    async def me(self, user: CurrentUser) -> MeOut:
+    async def me(self, user: NamedDependency[CurrentUser]) -> MeOut:
         """Who you are, and your roles in each event."""
         return await me_out(user)
 
@@ -114,7 +118,11 @@ class EventInvitationsController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED)
     async def invite(
-        self, request: Request, access: EventAccess, user: CurrentUser, data: InvitationCreate
+        self,
+        request: Request,
+        access: NamedDependency[EventAccess],
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[InvitationCreate],
     ) -> InvitationLink:
         """Invite someone by a one-time link (valid 7 days); the link is shown only now."""
         row, token = await service.create_invitation(
@@ -129,11 +137,16 @@ class EventInvitationsController(Controller):
         return InvitationLink(**invitation_out(row), url=url)
 
     @get("/")
-    async def list_invitations(self, access: EventAccess) -> list[InvitationOut]:
-        return [InvitationOut(**invitation_out(row)) for row in await service.list_invitations(access.event_id)]
+    async def list_invitations(self, access: NamedDependency[EventAccess]) -> list[InvitationOut]:
+        return [
+            InvitationOut(**invitation_out(row))
+            for row in await service.list_invitations(access.event_id)
+        ]
 
     @delete("/{invitation_id:int}")
-    async def revoke(self, access: EventAccess, invitation_id: FromPath[int]) -> None:
+    async def revoke(
+        self, access: NamedDependency[EventAccess], invitation_id: FromPath[int]
+    ) -> None:
         await service.revoke_invitation(access.event_id, invitation_id)
 
 
@@ -147,11 +160,13 @@ class InvitationController(Controller):
 
     @get("/")
     async def preview(self, request: Request, token: FromPath[str]) -> InvitationPreview:
-        return InvitationPreview(**await service.preview_invitation(token, request.app.state.secret))
+        return InvitationPreview(
+            **await service.preview_invitation(token, request.app.state.secret)
+        )
 
     @post("/accept", status_code=200)
     async def accept(
-        self, request: Request, token: FromPath[str], data: InvitationAccept
+        self, request: Request, token: FromPath[str], data: JSONBody[InvitationAccept]
     ) -> Response[MeOut]:
         user = await service.accept_invitation(
             token, name=data.name, password=data.password, secret=request.app.state.secret
@@ -166,12 +181,14 @@ class PeopleController(Controller):
     dependencies = {"access": Provide(provide_event_access)}
 
     @get("/")
-    async def list_people(self, access: EventAccess) -> list[PersonOut]:
+    async def list_people(self, access: NamedDependency[EventAccess]) -> list[PersonOut]:
         """Everyone with a role in the event, one row per role."""
         return [PersonOut(**row) for row in await service.people_in_event(access.event_id)]
 
     @delete("/{user_id:int}/roles/{role:str}")
-    async def revoke_role(self, access: EventAccess, user_id: FromPath[int], role: FromPath[Role]) -> None:
+    async def revoke_role(
+        self, access: NamedDependency[EventAccess], user_id: FromPath[int], role: FromPath[Role]
+    ) -> None:
         await service.revoke_role(user_id, access.event_id, role)
 
 

@@ -34,5 +34,5 @@ def new_token() -> str:
 
 
 def token_digest(token: str, secret: bytes) -> str:
-    """What the database keeps: a leaked table holds no usable token, and no token without the key."""
+    """What the database keeps: a leaked table yields no usable token, nor one without the key."""
     return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()

@@ -83,7 +83,9 @@ async def authenticate(email: str, password: str) -> CurrentUser:
     return CurrentUser(user["id"], user["email"], user["name"], user["is_admin"])
 
 
-async def issue_token(user_id: int, *, kind: str, secret: bytes, label: str = "") -> tuple[str, datetime]:
+async def issue_token(
+    user_id: int, *, kind: str, secret: bytes, label: str = ""
+) -> tuple[str, datetime]:
     """A session (kind 'session', for the cookie) or an API token (kind 'api', for scanners)."""
     lifetime = SESSION_LIFETIME if kind == "session" else API_TOKEN_LIFETIME
     token, expires_at = new_token(), now() + lifetime
@@ -154,11 +156,15 @@ async def _revoke_role(user_id: int, event_id: int, role: Role) -> None:
         )
         if organisers <= 1:
             raise Conflict("An event keeps at least one organiser.", reason="last_organiser")
-    await UserEventRole.delete().where(
-        (UserEventRole.user == user_id)
-        & (UserEventRole.event == event_id)
-        & (UserEventRole.role == role.value)
-    ).run()
+    await (
+        UserEventRole.delete()
+        .where(
+            (UserEventRole.user == user_id)
+            & (UserEventRole.event == event_id)
+            & (UserEventRole.role == role.value)
+        )
+        .run()
+    )
 
 
 async def my_events(user_id: int) -> list[dict]:
@@ -175,7 +181,9 @@ async def my_events(user_id: int) -> list[dict]:
     )
     events: dict[str, dict] = {}
     for row in rows:
-        entry = events.setdefault(row["slug"], {"slug": row["slug"], "name": row["name"], "roles": []})
+        entry = events.setdefault(
+            row["slug"], {"slug": row["slug"], "name": row["name"], "roles": []}
+        )
         entry["roles"].append(row["role"])
     return list(events.values())
 
@@ -216,14 +224,18 @@ async def create_invitation(
     token = new_token()
     async with transaction():
         # An expired, unused invitation for the same person and role makes way for the new one.
-        await Invitation.update({Invitation.revoked_at: now()}).where(
-            (Invitation.event == event_id)
-            & (Invitation.email == normalise_email(email))
-            & (Invitation.role == role.value)
-            & Invitation.accepted_at.is_null()
-            & Invitation.revoked_at.is_null()
-            & (Invitation.expires_at <= now())
-        ).run()
+        await (
+            Invitation.update({Invitation.revoked_at: now()})
+            .where(
+                (Invitation.event == event_id)
+                & (Invitation.email == normalise_email(email))
+                & (Invitation.role == role.value)
+                & Invitation.accepted_at.is_null()
+                & Invitation.revoked_at.is_null()
+                & (Invitation.expires_at <= now())
+            )
+            .run()
+        )
         rows = (
             await Invitation.insert(
                 Invitation(
@@ -299,7 +311,7 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
     if existing and not existing["is_active"]:
         raise Forbidden("This account is disabled.", reason="account_disabled")
     if existing and existing["password_hash"]:
-        # Someone already holds this account: the invitation adds a role, it cannot reset a password.
+        # The account is someone's already: an invitation adds a role, it never resets a password.
         await authenticate(invitation["email"], password)
     password_hash = await asyncio.to_thread(hash_password, password)
     async with transaction():
@@ -328,9 +340,13 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
         else:
             user_id = existing["id"]
             if not existing["password_hash"]:
-                await User.update(
-                    {User.password_hash: password_hash, User.name: name or existing["name"]}
-                ).where(User.id == user_id).run()
+                await (
+                    User.update(
+                        {User.password_hash: password_hash, User.name: name or existing["name"]}
+                    )
+                    .where(User.id == user_id)
+                    .run()
+                )
         await grant_role(user_id, invitation["event"], Role(invitation["role"]))
     user = await User.select().where(User.id == user_id).first().run()
     return CurrentUser(user["id"], user["email"], user["name"], user["is_admin"])

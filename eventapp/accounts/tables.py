@@ -66,9 +66,7 @@ class Invitation(Table, tablename="invitations"):
 
 
 unique_index("users_email_uq", User, ["lower(email)"], reason="email_taken")
-unique_index(
-    "user_event_roles_uq", UserEventRole, ["user", "event", "role"], reason="role_exists"
-)
+unique_index("user_event_roles_uq", UserEventRole, ["user", "event", "role"], reason="role_exists")
 unique_index("auth_tokens_hash_uq", AuthToken, ["token_hash"], reason="token_exists")
 unique_index("invitations_hash_uq", Invitation, ["token_hash"], reason="token_exists")
 unique_index(

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import Provide
-from litestar.params import FromPath
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from eventapp.accounts.guards import (
@@ -52,7 +52,9 @@ class EventsController(Controller):
         return [EventOut(**event, days=days.get(event["id"], [])) for event in events]
 
     @post("/", guards=[require_admin], status_code=HTTP_201_CREATED)
-    async def create_event(self, user: CurrentUser, data: EventCreate) -> EventOut:
+    async def create_event(
+        self, user: NamedDependency[CurrentUser], data: JSONBody[EventCreate]
+    ) -> EventOut:
         """Create an event (administrators); you become its first organiser."""
         event = await service.create_event(data, organiser_id=user.id)
         return await event_out(event, {Role.organiser})
@@ -63,7 +65,7 @@ class EventsController(Controller):
         opt={"public": True},
         dependencies={"access": Provide(provide_event_access)},
     )
-    async def get_event(self, access: EventAccess) -> EventOut:
+    async def get_event(self, access: NamedDependency[EventAccess]) -> EventOut:
         return await event_out(access.event, access.roles)
 
     @patch(
@@ -71,7 +73,9 @@ class EventsController(Controller):
         guards=[organiser_only],
         dependencies={"access": Provide(provide_event_access)},
     )
-    async def update_event(self, access: EventAccess, data: EventPatch) -> EventOut:
+    async def update_event(
+        self, access: NamedDependency[EventAccess], data: JSONBody[EventPatch]
+    ) -> EventOut:
         await service.update_event(access.event_id, data)
         return await event_out(await service.event_by_slug(access.event["slug"]), access.roles)
 
@@ -82,20 +86,29 @@ class StagesController(Controller):
     dependencies = {"access": Provide(provide_event_access)}
 
     @get("/", guards=[event_visible], opt={"public": True})
-    async def list_stages(self, access: EventAccess) -> list[StageOut]:
+    async def list_stages(self, access: NamedDependency[EventAccess]) -> list[StageOut]:
         return [StageOut(**row) for row in await service.stages_of(access.event_id)]
 
     @post("/", guards=[organiser_only], status_code=HTTP_201_CREATED)
-    async def add_stage(self, access: EventAccess, data: StageIn) -> StageOut:
+    async def add_stage(
+        self, access: NamedDependency[EventAccess], data: JSONBody[StageIn]
+    ) -> StageOut:
         return StageOut(**await service.add_stage(access.event_id, **data.model_dump()))
 
     @patch("/{stage_id:int}", guards=[organiser_only])
-    async def update_stage(self, access: EventAccess, stage_id: FromPath[int], data: StagePatch) -> StageOut:
+    async def update_stage(
+        self,
+        access: NamedDependency[EventAccess],
+        stage_id: FromPath[int],
+        data: JSONBody[StagePatch],
+    ) -> StageOut:
         fields = data.model_dump(exclude_unset=True, exclude_none=True)
         return StageOut(**await service.update_stage(access.event_id, stage_id, fields))
 
     @delete("/{stage_id:int}", guards=[organiser_only])
-    async def remove_stage(self, access: EventAccess, stage_id: FromPath[int]) -> None:
+    async def remove_stage(
+        self, access: NamedDependency[EventAccess], stage_id: FromPath[int]
+    ) -> None:
         await service.remove_stage(access.event_id, stage_id)
 
 
@@ -105,28 +118,40 @@ class MeetingTablesController(Controller):
     dependencies = {"access": Provide(provide_event_access)}
 
     @get("/", guards=[event_visible], opt={"public": True})
-    async def list_tables(self, access: EventAccess) -> list[MeetingTableOut]:
+    async def list_tables(self, access: NamedDependency[EventAccess]) -> list[MeetingTableOut]:
         return [MeetingTableOut(**row) for row in await service.tables_of(access.event_id)]
 
     @post("/", guards=[organiser_only], status_code=HTTP_201_CREATED)
-    async def add_table(self, access: EventAccess, data: MeetingTableIn) -> MeetingTableOut:
+    async def add_table(
+        self, access: NamedDependency[EventAccess], data: JSONBody[MeetingTableIn]
+    ) -> MeetingTableOut:
         rows = await service.add_tables(access.event_id, [data])
         return MeetingTableOut(**rows[0])
 
     @post("/bulk", guards=[organiser_only], status_code=HTTP_201_CREATED)
-    async def add_numbered_tables(self, access: EventAccess, data: MeetingTablesBulk) -> list[MeetingTableOut]:
+    async def add_numbered_tables(
+        self, access: NamedDependency[EventAccess], data: JSONBody[MeetingTablesBulk]
+    ) -> list[MeetingTableOut]:
         """Add `count` numbered tables (T01, T02, ...) after the highest number in use."""
-        return [MeetingTableOut(**row) for row in await service.add_numbered_tables(access.event_id, data)]
+        return [
+            MeetingTableOut(**row)
+            for row in await service.add_numbered_tables(access.event_id, data)
+        ]
 
     @patch("/{table_id:int}", guards=[organiser_only])
     async def update_table(
-        self, access: EventAccess, table_id: FromPath[int], data: MeetingTablePatch
+        self,
+        access: NamedDependency[EventAccess],
+        table_id: FromPath[int],
+        data: JSONBody[MeetingTablePatch],
     ) -> MeetingTableOut:
         fields = data.model_dump(exclude_unset=True, exclude_none=True)
         return MeetingTableOut(**await service.update_table(access.event_id, table_id, fields))
 
     @delete("/{table_id:int}", guards=[organiser_only])
-    async def remove_table(self, access: EventAccess, table_id: FromPath[int]) -> None:
+    async def remove_table(
+        self, access: NamedDependency[EventAccess], table_id: FromPath[int]
+    ) -> None:
         await service.remove_table(access.event_id, table_id)
 
 

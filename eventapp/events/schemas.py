@@ -122,7 +122,7 @@ class MeetingTablePatch(Strict):
 
 
 class MeetingTablesBulk(Strict):
-    """Add numbered tables at once: prefix 'T', count 20 gives T01 to T20 after the existing ones."""
+    """Add numbered tables at once: prefix 'T' and count 20 give T01 to T20 after existing ones."""
 
     prefix: str = Field(default="T", max_length=10)
     count: int = Field(ge=1, le=500)

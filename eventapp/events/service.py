@@ -54,9 +54,7 @@ async def days_by_event(event_ids: list[int]) -> dict[int, list[dict]]:
 async def _replace_days(event_id: int, days: list[DayIn]) -> None:
     await EventDay.delete().where(EventDay.event == event_id).run()
     if days:
-        await EventDay.insert(
-            *(EventDay(event=event_id, **day.model_dump()) for day in days)
-        ).run()
+        await EventDay.insert(*(EventDay(event=event_id, **day.model_dump()) for day in days)).run()
 
 
 async def create_event(data: EventCreate, *, organiser_id: int) -> dict:
@@ -101,10 +99,7 @@ _STAGE_COLUMNS = (Stage.id, Stage.name, Stage.capacity)
 
 async def stages_of(event_id: int) -> list[dict]:
     return (
-        await Stage.select(*_STAGE_COLUMNS)
-        .where(Stage.event == event_id)
-        .order_by(Stage.id)
-        .run()
+        await Stage.select(*_STAGE_COLUMNS).where(Stage.event == event_id).order_by(Stage.id).run()
     )
 
 
@@ -170,7 +165,9 @@ async def add_numbered_tables(event_id: int, bulk: MeetingTablesBulk) -> list[di
 
 
 async def update_table(event_id: int, table_id: int, fields: dict) -> dict:
-    return await _update_in_event(MeetingTable, _TABLE_COLUMNS, event_id, table_id, fields, "meeting table")
+    return await _update_in_event(
+        MeetingTable, _TABLE_COLUMNS, event_id, table_id, fields, "meeting table"
+    )
 
 
 async def remove_table(event_id: int, table_id: int) -> None:
@@ -181,7 +178,9 @@ async def remove_table(event_id: int, table_id: int) -> None:
 # Rows that belong to one event: an id from another event is as unknown as a made-up one.
 
 
-async def _update_in_event(table, columns, event_id: int, row_id: int, fields: dict, what: str) -> dict:
+async def _update_in_event(
+    table, columns, event_id: int, row_id: int, fields: dict, what: str
+) -> dict:
     mine = (table.id == row_id) & (table.event == event_id)
     if fields:
         rows = await table.update(fields).where(mine).returning(*columns).run()

@@ -58,4 +58,6 @@ class MeetingTable(Table, tablename="meeting_tables"):
 unique_index("events_slug_uq", Event, ["slug"], reason="slug_taken")
 unique_index("event_days_event_day_uq", EventDay, ["event", "day"], reason="day_exists")
 unique_index("stages_event_name_uq", Stage, ["event", "name"], reason="stage_exists")
-unique_index("meeting_tables_event_label_uq", MeetingTable, ["event", "label"], reason="table_exists")
+unique_index(
+    "meeting_tables_event_label_uq", MeetingTable, ["event", "label"], reason="table_exists"
+)

@@ -1,0 +1,132 @@
+"""Fixtures: the app on each engine, an HTTP client, users, and a live server for browsers.
+
+Every test that takes `client` (or `database_url`) runs once on SQLite and, when
+EVENTAPP_TEST_POSTGRES holds a server URL, once more on a PostgreSQL database made for this run
+and dropped afterwards. Migrations run once per engine; each test then starts from empty tables
+(a copy of the migrated SQLite file, or TRUNCATE on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from eventapp import db
+from eventapp.app import create_app
+from eventapp.settings import Settings
+
+POSTGRES_URL = os.environ.get("EVENTAPP_TEST_POSTGRES", "").strip()
+ENGINES = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+PASSWORD = "correct horse battery staple"
+
+pytest_plugins = ["tests.live"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _migrate(url: str) -> None:
+    engine = db.engine_from_url(url)
+    db.activate(engine)
+    await engine.start()
+    try:
+        await db.migrate()
+    finally:
+        await engine.close()
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+    asyncio.run(_migrate(f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"eventapp_test_{secrets.token_hex(4)}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = _with_database(POSTGRES_URL, name)
+    try:
+        asyncio.run(_migrate(url))
+        yield url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _truncate_all(url: str) -> None:
+    from eventapp.piccolo_app import APP_CONFIG
+
+    names = ", ".join(table._meta.tablename for table in APP_CONFIG.table_classes)
+
+    async def truncate() -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        finally:
+            await connection.close()
+
+    asyncio.run(truncate())
+
+
+@pytest.fixture(params=ENGINES)
+def engine_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(engine_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A migrated, empty database of the engine this test runs on."""
+    if engine_kind == "sqlite":
+        path = tmp_path / "eventapp.sqlite"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        secret_key=secrets.token_urlsafe(32),
+        public_url="http://testserver.local",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app, base_url="http://testserver.local") as client:
+        yield client

@@ -1,0 +1,116 @@
+"""A live server (uvicorn in a subprocess, on a free port) and a Playwright chromium page."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from eventapp import db
+from eventapp.accounts.schemas import Role
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    logins: dict[Role, tuple[str, str]]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the live server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the live server did not become healthy in time")
+
+
+async def _seed(url: str):
+    from eventapp.demo import seed_demo
+
+    engine = db.engine_from_url(url)
+    db.activate(engine)
+    await engine.start()
+    try:
+        return await seed_demo(lambda step: None)
+    finally:
+        await engine.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[LiveServer]:
+    """The app on the demo event, served by uvicorn exactly as `eventapp run` serves it."""
+    folder = tmp_path_factory.mktemp("live")
+    database = folder / "live.sqlite"
+    shutil.copyfile(sqlite_template, database)
+    database_url = f"sqlite:///{database}"
+    logins = {role: (email, password) for role, email, password in asyncio.run(_seed(database_url))}
+    port = _free_port()
+    env = {
+        **os.environ,
+        "EVENTAPP_DATABASE_URL": database_url,
+        "EVENTAPP_VAR_DIR": str(folder / "var"),
+        "EVENTAPP_PORT": str(port),
+        "EVENTAPP_LOG_LEVEL": "warning",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eventapp.cli", "run", "--port", str(port)], env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, process)
+        yield LiveServer(url, logins)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium through Playwright; Playwright never downloads a browser of its own."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        if os.environ.get("EVENTAPP_REQUIRE_BROWSER"):
+            pytest.fail("chromium is required (EVENTAPP_REQUIRE_BROWSER is set) but not installed")
+        pytest.skip(
+            "chromium is not installed here; `python3 dev.py test` installs it where it can"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    yield page
+    context.close()
