@@ -164,7 +164,7 @@ def _slug(text: str) -> str:
 
 
 def build_demo(seed: int = 2019, startups_per_country: int = 6, investors: int = 40) -> Demo:
-    """Incubators and nominated start-ups from all ten ASEAN countries; investors from ASEAN, Japan."""
+    """Incubators and start-ups from all ten ASEAN countries; investors from ASEAN and Japan."""
     rng = random.Random(seed)
     demo = Demo()
     used_names: set[str] = set()

@@ -12,16 +12,17 @@ import asyncio
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
-from eventapp import db
 from eventapp.app import create_app
 from eventapp.settings import Settings
 
@@ -37,14 +38,14 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def _migrate(url: str) -> None:
-    engine = db.engine_from_url(url)
-    db.activate(engine)
-    await engine.start()
-    try:
-        await db.migrate()
-    finally:
-        await engine.close()
+def _migrate(url: str) -> None:
+    """Migrate as an operator would, in a process of its own (piccolo keeps per-process state)."""
+    subprocess.run(
+        [sys.executable, "-m", "eventapp.cli", "migrate"],
+        env={**os.environ, "EVENTAPP_DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+    )
 
 
 def _with_database(url: str, name: str) -> str:
@@ -55,7 +56,7 @@ def _with_database(url: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
-    asyncio.run(_migrate(f"sqlite:///{path}"))
+    _migrate(f"sqlite:///{path}")
     return path
 
 
@@ -73,7 +74,7 @@ def postgres_url() -> Iterator[str]:
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     url = _with_database(POSTGRES_URL, name)
     try:
-        asyncio.run(_migrate(url))
+        _migrate(url)
         yield url
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -127,6 +128,12 @@ def app(settings: Settings) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app, base_url="http://testserver.local") as client:
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, whose startup (engine, pool) runs on the test's own loop."""
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+        ) as client,
+    ):
         yield client

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar.testing import AsyncTestClient
+from httpx import AsyncClient
 
 from eventapp.accounts import service
 from eventapp.accounts.schemas import Role
@@ -16,19 +16,19 @@ async def make_user(email: str, *, is_admin: bool = False, password: str = PASSW
     )
 
 
-async def sign_in(client: AsyncTestClient, email: str, password: str = PASSWORD) -> dict:
+async def sign_in(client: AsyncClient, email: str, password: str = PASSWORD) -> dict:
     response = await client.post("/api/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def signed_in_admin(client: AsyncTestClient, email: str = "admin@example.org") -> int:
+async def signed_in_admin(client: AsyncClient, email: str = "admin@example.org") -> int:
     user_id = await make_user(email, is_admin=True)
     await sign_in(client, email)
     return user_id
 
 
-async def make_event(client: AsyncTestClient, slug: str = "showcase", **fields) -> dict:
+async def make_event(client: AsyncClient, slug: str = "showcase", **fields) -> dict:
     body = {"slug": slug, "name": f"Showcase {slug}", "timezone": "Asia/Singapore", **fields}
     response = await client.post("/api/events", json=body)
     assert response.status_code == 201, response.text

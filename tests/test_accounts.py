@@ -156,7 +156,7 @@ async def test_an_invitation_works_once(client):
     assert again.status_code == 410 and again.json()["reason"] == "invitation_accepted"
 
 
-async def test_concurrent_accepts_of_one_invitation_let_exactly_one_through(client):
+async def test_concurrent_accepts_of_one_invitation_let_exactly_one_through(app, client):
     await signed_in_admin(client)
     await make_event(client, "showcase")
     invitation = await _invite(client, "showcase", "rita@example.org")
@@ -164,7 +164,7 @@ async def test_concurrent_accepts_of_one_invitation_let_exactly_one_through(clie
     results = await asyncio.gather(
         *(
             service.accept_invitation(
-                _token(invitation), name="", password=PASSWORD, secret=client.app.state.secret
+                _token(invitation), name="", password=PASSWORD, secret=app.state.secret
             )
             for _ in range(8)
         ),

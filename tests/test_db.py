@@ -1,0 +1,132 @@
+"""The database layer: migrated schema, transactions, integrity errors, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from piccolo.engine.sqlite import SQLiteEngine
+
+from eventapp import db
+from eventapp.errors import IntegrityConflict
+from eventapp.events.schemas import EventCreate
+from eventapp.events.service import create_event, numbered_labels
+from eventapp.events.tables import Event, Stage
+from eventapp.piccolo_app import APP_CONFIG
+from tests.helpers import make_user
+
+
+async def _columns(table: str) -> set[str]:
+    if isinstance(db.active_engine(), SQLiteEngine):
+        rows = await Event.raw(f"PRAGMA table_info({table})")
+        return {row["name"] for row in rows}
+    rows = await Event.raw(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = {}", table
+    )
+    return {row["column_name"] for row in rows}
+
+
+async def _indexes() -> set[str]:
+    if isinstance(db.active_engine(), SQLiteEngine):
+        rows = await Event.raw("SELECT name FROM sqlite_master WHERE type = 'index'")
+        return {row["name"] for row in rows}
+    rows = await Event.raw("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+    return {row["indexname"] for row in rows}
+
+
+async def test_a_migrated_database_has_every_table_column_and_unique_index_the_code_declares(
+    client,
+):
+    for table in APP_CONFIG.table_classes:
+        declared = {column._meta.db_column_name for column in table._meta.columns}
+        assert await _columns(table._meta.tablename) == declared, table._meta.tablename
+    assert set(db.UNIQUE_INDEXES) <= await _indexes()
+
+
+async def test_a_failed_operation_leaves_nothing_behind(client):
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await Event.insert(Event(slug="half", name="Half written")).run()
+            raise RuntimeError("boom")
+    assert await Event.count() == 0
+
+
+async def test_integrity_violations_become_one_domain_error_with_the_index_reason(client):
+    await Event.insert(Event(slug="sg", name="SG")).run()
+    with pytest.raises(IntegrityConflict) as caught:
+        await Event.insert(Event(slug="sg", name="Again")).run()
+    assert caught.value.reason == "slug_taken" and caught.value.constraint == "events_slug_uq"
+    with pytest.raises(IntegrityConflict) as caught:
+        await Stage.insert(Stage(event=999_999, name="Nowhere")).run()
+    assert caught.value.reason == "reference"
+
+
+async def test_concurrent_creations_of_one_slug_let_exactly_one_through(client):
+    organiser = await make_user("olga@example.org")
+    data = EventCreate(slug="race", name="Race")
+    results = await asyncio.gather(
+        *(create_event(data, organiser_id=organiser) for _ in range(20)), return_exceptions=True
+    )
+    winners = [r for r in results if isinstance(r, dict)]
+    losers = [r for r in results if isinstance(r, IntegrityConflict)]
+    assert len(winners) == 1 and len(losers) == 19, results
+    assert {loser.reason for loser in losers} == {"slug_taken"}
+    assert await Event.count() == 1
+
+
+async def test_concurrent_read_then_write_transactions_never_lock_each_other_out(client):
+    """On SQLite, BEGIN IMMEDIATE serialises writers: no 'database is locked', no lost update.
+
+    On PostgreSQL the row lock taken by an atomic UPDATE gives the same result.
+    """
+    await Event.insert(Event(slug="counter", name="Counter")).run()
+    await Stage.insert(Stage(event=1, name="Main", capacity=0)).run()
+    sqlite = isinstance(db.active_engine(), SQLiteEngine)
+
+    async def bump() -> None:
+        async with db.transaction():
+            if sqlite:
+                row = await Stage.select(Stage.capacity).where(Stage.name == "Main").first()
+                await Stage.update({Stage.capacity: row["capacity"] + 1}).where(
+                    Stage.name == "Main"
+                )
+            else:
+                await Stage.update({Stage.capacity: Stage.capacity + 1}).where(Stage.name == "Main")
+
+    await asyncio.gather(*(bump() for _ in range(50)))
+    assert (await Stage.select(Stage.capacity).first())["capacity"] == 50
+
+
+@given(
+    existing=st.lists(st.integers(min_value=1, max_value=500), max_size=30),
+    count=st.integers(min_value=1, max_value=60),
+    prefix=st.sampled_from(["T", "Table ", "B-"]),
+)
+def test_numbered_labels_are_new_distinct_and_follow_the_highest_number(existing, count, prefix):
+    labels_in_use = [f"{prefix}{n:02d}" for n in existing] + ["VIP"]
+    labels = numbered_labels(labels_in_use, prefix, count)
+    assert len(labels) == len(set(labels)) == count
+    assert not set(labels) & set(labels_in_use)
+    numbers = [int(label.removeprefix(prefix)) for label in labels]
+    assert numbers == list(
+        range(max(existing, default=0) + 1, max(existing, default=0) + count + 1)
+    )
+
+
+@given(
+    table=st.sampled_from(sorted({index.table for index in db.UNIQUE_INDEXES.values()})),
+    data=st.data(),
+)
+def test_sqlite_unique_messages_map_back_to_the_declared_index(table, data):
+    index = data.draw(st.sampled_from([i for i in db.UNIQUE_INDEXES.values() if i.table == table]))
+    columns = data.draw(st.permutations(index.columns))
+    if any("(" in column for column in columns):
+        message = f"UNIQUE constraint failed: index '{index.name}'"
+    else:
+        message = "UNIQUE constraint failed: " + ", ".join(f"{table}.{c}" for c in columns)
+    import sqlite3
+
+    conflict = db.integrity_conflict(sqlite3.IntegrityError(message))
+    assert conflict.constraint == index.name and conflict.reason == index.reason
