@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -71,11 +72,16 @@ def migrate() -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the logins as JSON, for scripts.")
+def demo(as_json: bool) -> None:
     """Seed the demo event (once) and print fresh passwords for its five logins."""
     from eventapp.demo import DEMO_SLUG, SEED_STEPS, seed_demo
 
     settings = Settings()
+    if as_json:
+        logins = with_database(settings, lambda: seed_demo(lambda step: None))
+        click.echo(json.dumps([{"role": r.value, "email": e, "password": p} for r, e, p in logins]))
+        return
     with Progress(console=console, transient=False) as progress:
         task = progress.add_task("Seeding the demo event", total=SEED_STEPS)
 

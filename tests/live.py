@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
 import shutil
 import socket
@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from eventapp import db
 from eventapp.accounts.schemas import Role
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -48,18 +47,6 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30
     raise RuntimeError("the live server did not become healthy in time")
 
 
-async def _seed(url: str):
-    from eventapp.demo import seed_demo
-
-    engine = db.engine_from_url(url)
-    db.activate(engine)
-    await engine.start()
-    try:
-        return await seed_demo(lambda step: None)
-    finally:
-        await engine.close()
-
-
 @pytest.fixture(scope="session")
 def live_server(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
@@ -69,7 +56,6 @@ def live_server(
     database = folder / "live.sqlite"
     shutil.copyfile(sqlite_template, database)
     database_url = f"sqlite:///{database}"
-    logins = {role: (email, password) for role, email, password in asyncio.run(_seed(database_url))}
     port = _free_port()
     env = {
         **os.environ,
@@ -77,6 +63,16 @@ def live_server(
         "EVENTAPP_VAR_DIR": str(folder / "var"),
         "EVENTAPP_PORT": str(port),
         "EVENTAPP_LOG_LEVEL": "warning",
+    }
+    seeded = subprocess.run(
+        [sys.executable, "-m", "eventapp.cli", "demo", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    logins = {
+        Role(row["role"]): (row["email"], row["password"]) for row in json.loads(seeded.stdout)
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "eventapp.cli", "run", "--port", str(port)], env=env

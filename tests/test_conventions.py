@@ -34,7 +34,9 @@ def test_every_route_is_guarded_and_only_the_listed_ones_are_public(settings):
             if route.path.startswith("/schema") or (handler.name or "").startswith("static"):
                 continue
             if handler.opt.get("public"):
-                public |= {(m, route.path) for m in handler.http_methods if m not in {"OPTIONS", "HEAD"}}
+                public |= {
+                    (m, route.path) for m in handler.http_methods if m not in {"OPTIONS", "HEAD"}
+                }
     assert public == PUBLIC_ROUTES
 
 

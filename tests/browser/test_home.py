@@ -1,0 +1,72 @@
+"""The home and invitation pages in a real browser (Debian's chromium through Playwright)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from eventapp.accounts.schemas import Role
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_home_page_shows_the_event_and_an_organiser_signs_in(page, live_server):
+    page.goto(live_server.url + "/")
+    expect(page.locator("#event-name")).to_have_text("ASEAN Start-up Showcase 2027")
+    expect(page.locator("#event-facts")).to_contain_text("Suntec Singapore Convention Centre")
+    expect(page.locator("#event-facts")).to_contain_text("Asia/Singapore")
+
+    email, password = live_server.logins[Role.organiser]
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("not my password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#sign-in-message")).to_have_text("Email or password is wrong.")
+
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who")).to_contain_text("Olivia Organiser")
+    expect(page.locator("#role-list")).to_contain_text("Organiser")
+    expect(page.get_by_role("link", name="Event settings, people and invitations")).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#sign-in")).to_be_visible()
+
+
+def _api(
+    live_server, method: str, path: str, body: dict | None = None, token: str | None = None
+) -> dict:
+    request = urllib.request.Request(
+        live_server.url + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_an_invited_reviewer_accepts_the_link_and_lands_signed_in(page, live_server):
+    email, password = live_server.logins[Role.organiser]
+    token = _api(live_server, "POST", "/api/auth/tokens", {"email": email, "password": password})[
+        "token"
+    ]
+    invitation = _api(
+        live_server,
+        "POST",
+        "/api/events/asean-showcase/invitations",
+        {"email": "new.reviewer@example.org", "role": "reviewer", "name": "Nia Reviewer"},
+        token,
+    )
+    page.goto(invitation["url"].replace("http://127.0.0.1:8000", live_server.url))
+    expect(page.locator("#invite-summary")).to_contain_text("as reviewer")
+    expect(page.get_by_label("Your name")).to_have_value("Nia Reviewer")
+    page.get_by_label("Choose a password").fill("a long enough password")
+    page.get_by_role("button", name="Accept and sign in").click()
+    expect(page.locator("#who")).to_contain_text("Nia Reviewer")
+    expect(page.locator("#role-list")).to_contain_text("Reviewer")
