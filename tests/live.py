@@ -86,9 +86,13 @@ def live_server(
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium through Playwright; Playwright never downloads a browser of its own."""
+    """Debian's chromium through Playwright; Playwright never downloads a browser of its own.
+
+    Module-scoped: Playwright's sync API keeps an event loop running while it is open, which
+    must be closed again before the async tests of other modules run.
+    """
     executable = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(executable).exists():
         if os.environ.get("EVENTAPP_REQUIRE_BROWSER"):
