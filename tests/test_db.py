@@ -130,3 +130,43 @@ def test_sqlite_unique_messages_map_back_to_the_declared_index(table, data):
 
     conflict = db.integrity_conflict(sqlite3.IntegrityError(message))
     assert conflict.constraint == index.name and conflict.reason == index.reason
+
+
+WRITER_SCRIPT = """
+import asyncio, sys
+from eventapp import db
+from eventapp.events.tables import Stage
+
+async def main(url, worker, count):
+    engine = db.engine_from_url(url)
+    db.activate(engine)
+    try:
+        for n in range(count):
+            async with db.transaction():
+                await Stage.count().where(Stage.event == 1)
+                await Stage.insert(Stage(event=1, name=f"w{worker}-{n}"))
+    finally:
+        await engine.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+"""
+
+
+async def test_several_processes_write_to_one_sqlite_file_without_losing_a_write(sqlite_template, tmp_path):
+    """Several workers on one SQLite file wait for each other's write lock and all commit."""
+    import shutil
+    import sys
+
+    shutil.copyfile(sqlite_template, tmp_path / "shared.sqlite")
+    database_url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    engine = db.engine_from_url(database_url)
+    db.activate(engine)
+    await Event.insert(Event(slug="multi", name="Multi")).run()
+    writers = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", WRITER_SCRIPT, database_url, str(w), "150")
+        for w in range(3)
+    ]
+    codes = [await writer.wait() for writer in writers]
+    assert codes == [0, 0, 0]
+    assert await Stage.count() == 450
+    await engine.close()
