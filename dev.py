@@ -34,7 +34,9 @@ def ensure_environment(extras: str = "") -> None:
     if not PYTHON.exists():
         say("creating a virtual environment in .venv")
         venv.create(VENV, with_pip=True)
-    fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    fingerprint = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + extras.encode()
+    ).hexdigest()
     stamp = VENV / f".installed{'-' + extras if extras else ''}"
     if stamp.exists() and stamp.read_text() == fingerprint:
         return

@@ -32,7 +32,9 @@ from piccolo.table import Table
 
 from eventapp.db import EventappPostgresEngine, FastSQLiteEngine
 
-POSTGRES_URL = os.environ.get("EVENTAPP_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "EVENTAPP_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 class BenchWrite(Table, tablename="bench_writes"):
@@ -105,7 +107,9 @@ async def bench_postgres(writes: int, concurrency: int) -> dict | None:
 
 async def main(writes: int, stock_writes: int, concurrency: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        stock = await measure(SQLiteEngine(path=str(Path(folder) / "stock.sqlite")), stock_writes, concurrency)
+        stock = await measure(
+            SQLiteEngine(path=str(Path(folder) / "stock.sqlite")), stock_writes, concurrency
+        )
         ours_engine = FastSQLiteEngine(path=str(Path(folder) / "ours.sqlite"))
         try:
             ours = await measure(ours_engine, writes, concurrency)
@@ -113,9 +117,15 @@ async def main(writes: int, stock_writes: int, concurrency: int) -> None:
             await ours_engine.close()
     postgres = await bench_postgres(writes, concurrency)
 
-    rows = [("stock piccolo SQLiteEngine", stock), ("eventapp SQLite (WAL)", ours), ("eventapp PostgreSQL", postgres)]
+    rows = [
+        ("stock piccolo SQLiteEngine", stock),
+        ("eventapp SQLite (WAL)", ours),
+        ("eventapp PostgreSQL", postgres),
+    ]
     print(f"db_write: read-then-insert transactions, {concurrency} concurrent writers\n")
-    print(f"{'engine':<28}{'writes/s':>10}{'committed':>11}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}{'seconds':>9}")
+    print(
+        f"{'engine':<28}{'writes/s':>10}{'committed':>11}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}{'seconds':>9}"
+    )
     for label, figures in rows:
         if figures is None:
             print(f"{label:<28}{'(no server)':>10}")
@@ -142,7 +152,9 @@ async def main(writes: int, stock_writes: int, concurrency: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writes", type=int, default=5000, help="writes for the fast engines")
-    parser.add_argument("--stock-writes", type=int, default=1000, help="writes for the stock engine")
+    parser.add_argument(
+        "--stock-writes", type=int, default=1000, help="writes for the stock engine"
+    )
     parser.add_argument("--concurrency", type=int, default=32)
     arguments = parser.parse_args()
     asyncio.run(main(arguments.writes, arguments.stock_writes, arguments.concurrency))

@@ -62,9 +62,7 @@ DESCRIPTION = "Initial schema: events, accounts, roles, tokens, invitations"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="eventapp", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="eventapp", description=DESCRIPTION)
 
     manager.add_table(
         class_name="MeetingTable",
@@ -80,25 +78,15 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="EventDay", tablename="event_days", schema=None, columns=None
-    )
+    manager.add_table(class_name="EventDay", tablename="event_days", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="User", tablename="users", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="users", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="AuthToken", tablename="auth_tokens", schema=None, columns=None
-    )
+    manager.add_table(class_name="AuthToken", tablename="auth_tokens", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Event", tablename="events", schema=None, columns=None
-    )
+    manager.add_table(class_name="Event", tablename="events", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Stage", tablename="stages", schema=None, columns=None
-    )
+    manager.add_table(class_name="Stage", tablename="stages", schema=None, columns=None)
 
     manager.add_table(
         class_name="UserEventRole",

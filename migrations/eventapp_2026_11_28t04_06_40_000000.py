@@ -18,7 +18,7 @@ INDEXES = [
     "CREATE UNIQUE INDEX invitations_hash_uq ON invitations (token_hash)",
     "CREATE UNIQUE INDEX invitations_open_uq ON invitations (event, email, role)"
     " WHERE accepted_at IS NULL AND revoked_at IS NULL",
-    'CREATE INDEX user_event_roles_event_ix ON user_event_roles (event, role)',
+    "CREATE INDEX user_event_roles_event_ix ON user_event_roles (event, role)",
     'CREATE INDEX auth_tokens_user_ix ON auth_tokens ("user")',
 ]
 

@@ -15,7 +15,9 @@ from eventapp.demo import ASEAN, build_demo
 from eventapp.settings import Settings
 
 
-def _eventapp(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
+def _eventapp(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "eventapp.cli", *args],
         env={**os.environ, **env},
@@ -28,7 +30,10 @@ def _eventapp(*args: str, env: dict[str, str], stdin: str | None = None) -> subp
 
 @pytest.fixture
 def fresh_env(tmp_path) -> dict[str, str]:
-    return {"EVENTAPP_VAR_DIR": str(tmp_path / "var"), "EVENTAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}"}
+    return {
+        "EVENTAPP_VAR_DIR": str(tmp_path / "var"),
+        "EVENTAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+    }
 
 
 def test_migrate_demo_and_create_organiser_from_a_fresh_database(fresh_env):
@@ -36,7 +41,13 @@ def test_migrate_demo_and_create_organiser_from_a_fresh_database(fresh_env):
     assert "up to date" in _eventapp("migrate", env=fresh_env).stdout
 
     first = json.loads(_eventapp("demo", "--json", env=fresh_env).stdout)
-    assert {row["role"] for row in first} == {"organiser", "reviewer", "investor", "startup", "door_staff"}
+    assert {row["role"] for row in first} == {
+        "organiser",
+        "reviewer",
+        "investor",
+        "startup",
+        "door_staff",
+    }
     second = json.loads(_eventapp("demo", "--json", env=fresh_env).stdout)
     assert [r["email"] for r in first] == [r["email"] for r in second]
     assert all(a["password"] != b["password"] for a, b in zip(first, second, strict=True))
@@ -45,8 +56,13 @@ def test_migrate_demo_and_create_organiser_from_a_fresh_database(fresh_env):
     assert "organiser@demo.eventapp.example" in table
 
     created = _eventapp(
-        "create-organiser", "--email", "Boss@Example.org", "--name", "Boss",
-        env=fresh_env, stdin="a strong password\na strong password\n",
+        "create-organiser",
+        "--email",
+        "Boss@Example.org",
+        "--name",
+        "Boss",
+        env=fresh_env,
+        stdin="a strong password\na strong password\n",
     )
     assert "Created" in created.stdout
 
@@ -74,4 +90,7 @@ def test_the_secret_key_is_generated_once_kept_private_and_reused(tmp_path):
 
 def test_the_default_database_is_a_sqlite_file_under_var(tmp_path):
     settings = Settings(var_dir=tmp_path / "var", database_url="")
-    assert settings.resolved_database_url == f"sqlite:///{(tmp_path / 'var' / 'eventapp.sqlite').as_posix()}"
+    assert (
+        settings.resolved_database_url
+        == f"sqlite:///{(tmp_path / 'var' / 'eventapp.sqlite').as_posix()}"
+    )

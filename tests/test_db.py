@@ -152,7 +152,9 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
 
 
-async def test_several_processes_write_to_one_sqlite_file_without_losing_a_write(sqlite_template, tmp_path):
+async def test_several_processes_write_to_one_sqlite_file_without_losing_a_write(
+    sqlite_template, tmp_path
+):
     """Several workers on one SQLite file wait for each other's write lock and all commit."""
     import shutil
     import sys
@@ -163,7 +165,9 @@ async def test_several_processes_write_to_one_sqlite_file_without_losing_a_write
     db.activate(engine)
     await Event.insert(Event(slug="multi", name="Multi")).run()
     writers = [
-        await asyncio.create_subprocess_exec(sys.executable, "-c", WRITER_SCRIPT, database_url, str(w), "150")
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", WRITER_SCRIPT, database_url, str(w), "150"
+        )
         for w in range(3)
     ]
     codes = [await writer.wait() for writer in writers]
