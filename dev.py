@@ -28,9 +28,7 @@ def say(message: str) -> None:
 
 
 def ensure_environment(extras: str = "") -> None:
-    """A virtualenv in .venv with eventapp installed (editable); reinstalls when pyproject changes."""
-    if sys.version_info < (3, 11):
-        sys.exit("eventapp needs Python 3.11 or newer.")
+    """A virtualenv in .venv with eventapp installed (editable); again when pyproject changes."""
     if not PYTHON.exists():
         say("creating a virtual environment in .venv")
         venv.create(VENV, with_pip=True)
@@ -80,11 +78,16 @@ def test(pytest_args: list[str]) -> None:
         say("running every test on SQLite and on PostgreSQL")
     else:
         say("running every test on SQLite (set EVENTAPP_TEST_POSTGRES to add PostgreSQL)")
+    say("lint (ruff check, ruff format --check)")
+    lint = subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT).returncode
+    lint |= subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT).returncode
     result = subprocess.run([str(PYTHON), "-m", "pytest", *pytest_args], cwd=ROOT)
-    sys.exit(result.returncode)
+    sys.exit(result.returncode or lint)
 
 
 def main() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before any environment exists
+        sys.exit("eventapp needs Python 3.11 or newer.")
     command, *rest = sys.argv[1:] or ["help"]
     if command == "run":
         run()

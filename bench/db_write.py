@@ -123,17 +123,14 @@ async def main(writes: int, stock_writes: int, concurrency: int) -> None:
         ("eventapp PostgreSQL", postgres),
     ]
     print(f"db_write: read-then-insert transactions, {concurrency} concurrent writers\n")
-    print(
-        f"{'engine':<28}{'writes/s':>10}{'committed':>11}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}{'seconds':>9}"
-    )
+    header = ["writes/s", "committed", "failed", "p50 ms", "p99 ms", "seconds"]
+    print(f"{'engine':<28}" + "".join(f"{h:>11}" for h in header))
     for label, figures in rows:
         if figures is None:
-            print(f"{label:<28}{'(no server)':>10}")
+            print(f"{label:<28}{'(no server)':>11}")
             continue
-        print(
-            f"{label:<28}{figures['per_s']:>10}{figures['committed']:>11}{figures['failed']:>8}"
-            f"{figures['p50_ms']:>9}{figures['p99_ms']:>9}{figures['seconds']:>9}"
-        )
+        values = ["per_s", "committed", "failed", "p50_ms", "p99_ms", "seconds"]
+        print(f"{label:<28}" + "".join(f"{figures[v]:>11}" for v in values))
     ratio = round(ours["per_s"] / stock["per_s"], 1) if stock["per_s"] else None
     print(f"\neventapp SQLite vs stock: {ratio}x (goal: at least 8x)")
     print(

@@ -58,6 +58,7 @@ def run(host: str | None, port: int | None, workers: int | None, reload: bool) -
         reload=reload,
         log_level=settings.log_level,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For is trusted ('*' behind a private proxy).",
+    )
     public_url: str = Field(default="", description="Base URL used in invitation links.")
     secure_cookies: bool = Field(default=False, description="Set the Secure flag (behind HTTPS).")
     static_dir: Path = PROJECT_ROOT / "static"

@@ -271,3 +271,21 @@ async def test_organisers_see_people_and_cannot_remove_the_last_organiser(client
     assert last.status_code == 409 and last.json()["reason"] == "last_organiser"
     unknown_role = await client.delete(f"/api/events/showcase/people/{admin_id}/roles/emperor")
     assert unknown_role.status_code == 400
+
+
+async def test_password_guessing_is_slowed_per_client(client):
+    await make_user("ada@example.org")
+    statuses = [
+        (
+            await client.post(
+                "/api/auth/login", json={"email": "ada@example.org", "password": f"guess {n}"}
+            )
+        ).status_code
+        for n in range(31)
+    ]
+    assert statuses[:30] == [401] * 30
+    assert statuses[30] == 429
+    refused = await client.post(
+        "/api/auth/login", json={"email": "ada@example.org", "password": PASSWORD}
+    )
+    assert refused.status_code == 429 and refused.json()["reason"] == "too_many_requests"
