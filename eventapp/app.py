@@ -35,9 +35,7 @@ def add_security_headers(response: Response) -> Response:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
-    engine = db.engine_from_url(
-        settings.resolved_database_url, sqlite_readers=settings.sqlite_readers
-    )
+    engine = db.engine_from_url(settings.resolved_database_url)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

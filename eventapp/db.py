@@ -2,9 +2,9 @@
 
 SQLite is the embedded default. Piccolo's stock SQLiteEngine opens a new connection for every query
 and uses the rollback journal, which caps an endpoint at a few hundred writes a second. The engine
-here keeps long-lived connections in WAL mode with synchronous=NORMAL (one writer behind an asyncio
-lock, a few readers), runs each statement inline on the event loop (microseconds, cheaper than a
-thread hop), and starts every writing transaction with BEGIN IMMEDIATE so read-then-write
+here keeps long-lived connections in WAL mode with synchronous=NORMAL (a writer behind an
+asyncio lock, a reader beside it), runs each statement inline on the event loop (microseconds,
+cheaper than a thread hop), and starts every transaction with BEGIN IMMEDIATE so read-then-write
 transactions never deadlock on the lock upgrade. Another process holding the write lock is waited
 for with an async back-off, never by blocking the loop. PostgreSQL uses piccolo's engine with a
 pool opened with the app.
@@ -172,22 +172,21 @@ class InlineConnection:
 
 
 class _SQLiteConnections:
-    """One writer connection behind an asyncio lock and a queue of reader connections.
+    """A writer connection behind an asyncio lock, and a reader connection beside it.
 
-    SQLite allows one writer at a time; queueing this process's writers on an asyncio lock costs
-    nothing, and WAL lets readers go on beside the writer. Readers are a small pool so that a read
-    transaction spanning several awaits keeps a connection to itself.
+    SQLite allows one writer at a time; queueing this process's transactions on an asyncio lock
+    costs nothing. Statements outside a transaction that only read go to the reader, so they never
+    see another coroutine's uncommitted work; since each statement runs to completion inline, one
+    reader serves them all, and WAL lets it read while the writer writes.
     """
 
-    def __init__(self, path: str, readers: int, busy_wait_s: float = 10.0) -> None:
+    def __init__(self, path: str, busy_wait_s: float = 10.0) -> None:
         self.path = path
-        self.reader_count = readers
         self.busy_wait_s = busy_wait_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: InlineConnection | None = None
+        self._reader: InlineConnection | None = None
         self._write_lock = asyncio.Lock()
-        self._readers: asyncio.Queue[InlineConnection] = asyncio.Queue()
-        self._all: list[InlineConnection] = []
 
     def _ensure_open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -197,14 +196,9 @@ class _SQLiteConnections:
         self._close_connections()
         self._loop = loop
         self._write_lock = asyncio.Lock()
-        self._readers = asyncio.Queue()
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._all = [
-            InlineConnection(self.path, self.busy_wait_s) for _ in range(self.reader_count + 1)
-        ]
-        self._writer = self._all[0]
-        for reader in self._all[1:]:
-            self._readers.put_nowait(reader)
+        self._writer = InlineConnection(self.path, self.busy_wait_s)
+        self._reader = InlineConnection(self.path, self.busy_wait_s)
 
     @asynccontextmanager
     async def writer(self) -> AsyncIterator[InlineConnection]:
@@ -213,20 +207,16 @@ class _SQLiteConnections:
             assert self._writer is not None
             yield self._writer
 
-    @asynccontextmanager
-    async def reader(self) -> AsyncIterator[InlineConnection]:
+    def reader(self) -> InlineConnection:
         self._ensure_open()
-        connection = await self._readers.get()
-        try:
-            yield connection
-        finally:
-            self._readers.put_nowait(connection)
+        assert self._reader is not None
+        return self._reader
 
     def _close_connections(self) -> None:
-        connections, self._all = self._all, []
-        self._writer = None
-        for connection in connections:
-            connection.close()
+        for connection in (self._writer, self._reader):
+            if connection is not None:
+                connection.close()
+        self._writer = self._reader = None
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -236,10 +226,17 @@ class _SQLiteConnections:
         self._loop = None
 
 
-class _PooledTransaction(SQLiteTransaction):
-    """Piccolo's SQLite transaction, on a pooled connection that is returned instead of closed."""
+class _WriterTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction on the shared writer connection, held until commit.
+
+    Every transaction is a writing one (BEGIN IMMEDIATE, or EXCLUSIVE when asked): piccolo and its
+    migrations open DEFERRED transactions and write in them, which would deadlock on the lock
+    upgrade against another process. Plain reads need no transaction and use the reader.
+    """
 
     def __init__(self, engine: FastSQLiteEngine, transaction_type: TransactionType, **kwargs: Any):
+        if transaction_type is TransactionType.deferred:
+            transaction_type = TransactionType.immediate
         super().__init__(engine, transaction_type=transaction_type, **kwargs)
         self._lease = None
 
@@ -247,10 +244,7 @@ class _PooledTransaction(SQLiteTransaction):
         if self._parent is not None:
             return self._parent
         engine: FastSQLiteEngine = self.engine  # type: ignore[assignment]
-        if self.transaction_type is TransactionType.deferred:
-            self._lease = engine.connections.reader()
-        else:
-            self._lease = engine.connections.writer()
+        self._lease = engine.connections.writer()
         self.connection = await self._lease.__aenter__()
         try:
             await self.begin()
@@ -282,8 +276,8 @@ _READ_PREFIXES = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
 class FastSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine on long-lived WAL connections (see the module docstring)."""
 
-    def __init__(self, path: str, readers: int = 4, **kwargs: Any) -> None:
-        self.connections = _SQLiteConnections(path, readers)
+    def __init__(self, path: str, **kwargs: Any) -> None:
+        self.connections = _SQLiteConnections(path)
         super().__init__(path=path, **kwargs)
 
     async def start(self) -> None:
@@ -300,9 +294,9 @@ class FastSQLiteEngine(SQLiteEngine):
         query_type: str = "generic",
         table: type[Table] | None = None,
     ):
-        is_read = query.lstrip()[:7].upper().startswith(_READ_PREFIXES)
-        lease = self.connections.reader() if is_read else self.connections.writer()
-        async with lease as connection:
+        if query.lstrip()[:7].upper().startswith(_READ_PREFIXES):
+            return await self.connections.reader().execute_fetchall(query, args or [])
+        async with self.connections.writer() as connection:
             return await connection.execute_fetchall(query, args or [])
 
     async def _run_in_existing_connection(
@@ -326,7 +320,7 @@ class FastSQLiteEngine(SQLiteEngine):
         transaction_type: TransactionType = TransactionType.deferred,
         allow_nested: bool = True,
     ) -> SQLiteTransaction:
-        return _PooledTransaction(
+        return _WriterTransaction(
             self, transaction_type=transaction_type, allow_nested=allow_nested
         )
 
@@ -356,15 +350,14 @@ class EventappPostgresEngine(PostgresEngine):
 # Engine choice and the process-wide binding piccolo needs.
 
 
-def engine_from_url(
-    url: str, *, sqlite_readers: int = 4
-) -> FastSQLiteEngine | EventappPostgresEngine:
+def engine_from_url(url: str) -> FastSQLiteEngine | EventappPostgresEngine:
+    """SQLite for sqlite:///path (relative paths from the working directory), else PostgreSQL."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         path = unquote(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else ""
         if not path:
             raise ValueError("A SQLite URL looks like sqlite:///var/eventapp.sqlite")
-        return FastSQLiteEngine(path=path, readers=sqlite_readers)
+        return FastSQLiteEngine(path=path)
     if parts.scheme in {"postgres", "postgresql"}:
         return EventappPostgresEngine(config={"dsn": url})
     raise ValueError(f"Unsupported database URL scheme {parts.scheme!r}: use sqlite or postgresql")

@@ -37,7 +37,6 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(default=False, description="Set the Secure flag (behind HTTPS).")
     static_dir: Path = PROJECT_ROOT / "static"
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
-    sqlite_readers: int = Field(default=4, ge=1, le=32)
     postgres_pool_size: int = Field(default=10, ge=1, le=200)
 
     @cached_property
