@@ -12,9 +12,10 @@ from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
+from litestar.stores.redis import RedisStore
 
 from eventapp import __version__, db
-from eventapp.accounts.guards import provide_user, require_login
+from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, require_login
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
 from eventapp.problems import EXCEPTION_HANDLERS
@@ -55,7 +56,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await app.state.redis.aclose()
             await engine.close()
 
+    stores = {}
+    if settings.redis_url:
+        # Shared by every process, so the password rate limit holds across workers and replicas.
+        stores["rate_limit"] = RedisStore.with_client(url=settings.redis_url, namespace="eventapp")
+
     return Litestar(
+        stores=stores,
         route_handlers=[
             health,
             *ACCOUNT_ROUTES,
@@ -64,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 path="/", directories=[settings.static_dir], html_mode=True, opt={"public": True}
             ),
         ],
-        guards=[require_login],
+        guards=[refuse_cross_site_writes, require_login],
         dependencies={"user": Provide(provide_user)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_security_headers,

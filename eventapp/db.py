@@ -32,7 +32,7 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
-from eventapp.errors import IntegrityConflict
+from eventapp.errors import IntegrityConflict, InvalidInput
 
 # --------------------------------------------------------------------------------------------------
 # Constraints piccolo cannot express on SQLite, declared once next to the tables they guard.
@@ -109,6 +109,19 @@ def integrity_conflict(error: Exception) -> IntegrityConflict:
 
 
 _INTEGRITY_ERRORS = (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError)
+# Values the database cannot store (a NUL in text on PostgreSQL, an integer beyond 64 bits on
+# SQLite): the client's input, never a server fault.
+_DATA_ERRORS = (
+    OverflowError,
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
+
+
+def _map_errors(error: Exception) -> Exception:
+    if isinstance(error, _INTEGRITY_ERRORS):
+        return integrity_conflict(error)
+    return InvalidInput("A value sent cannot be stored (out of range or not valid text).")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,6 +151,7 @@ class InlineConnection:
             detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES,
             isolation_level=None,
             check_same_thread=False,
+            timeout=0.5,  # only while connecting (WAL set-up); statements then use busy_timeout 0
         )
         self._db.row_factory = dict_factory
         self.busy_wait_s = busy_wait_s
@@ -262,7 +276,13 @@ class _WriterTransaction(SQLiteTransaction):
                 if not self._rolled_back:
                     await self.rollback()
             elif not self._committed and not self._rolled_back:
-                await self.commit()
+                try:
+                    await self.commit()
+                except BaseException:
+                    # A failed COMMIT leaves the transaction open: close it, or every later
+                    # BEGIN on this shared connection would fail.
+                    await self.rollback()
+                    raise
         finally:
             self.engine.current_transaction.reset(self.context)
             assert self._lease is not None
@@ -312,8 +332,8 @@ class FastSQLiteEngine(SQLiteEngine):
     async def run_querystring(self, querystring: QueryString, in_pool: bool = False):
         try:
             return await super().run_querystring(querystring, in_pool)
-        except _INTEGRITY_ERRORS as error:
-            raise integrity_conflict(error) from error
+        except (*_INTEGRITY_ERRORS, *_DATA_ERRORS) as error:
+            raise _map_errors(error) from error
 
     def transaction(
         self,
@@ -342,8 +362,8 @@ class EventappPostgresEngine(PostgresEngine):
     async def run_querystring(self, querystring: QueryString, in_pool: bool = True):
         try:
             return await super().run_querystring(querystring, in_pool)
-        except _INTEGRITY_ERRORS as error:
-            raise integrity_conflict(error) from error
+        except (*_INTEGRITY_ERRORS, *_DATA_ERRORS) as error:
+            raise _map_errors(error) from error
 
 
 # --------------------------------------------------------------------------------------------------
@@ -390,8 +410,10 @@ def active_engine() -> Engine:
 async def transaction() -> AsyncIterator[None]:
     """Run the enclosed queries as one atomic write: all commit, or none do.
 
-    SQLite takes the write lock up front (BEGIN IMMEDIATE); PostgreSQL uses READ COMMITTED with
-    the database's constraints as the arbiter. Nested calls join the outer transaction.
+    SQLite takes the write lock up front (BEGIN IMMEDIATE), so a transaction's reads stay true
+    until it commits. PostgreSQL runs READ COMMITTED: constraints arbitrate races, and a check
+    that no constraint can express (a count, say) first takes `lock_row`. Nested calls join the
+    outer transaction.
     """
     engine = active_engine()
     if isinstance(engine, SQLiteEngine):
@@ -400,6 +422,20 @@ async def transaction() -> AsyncIterator[None]:
         context = engine.transaction()
     async with context:
         yield
+
+
+async def lock_row(table: type[Table], row_id: int) -> None:
+    """Inside `transaction()`: hold `row_id` so concurrent transactions checking it queue up.
+
+    PostgreSQL takes a row lock (SELECT ... FOR UPDATE); on SQLite the transaction already holds
+    the database's write lock (BEGIN IMMEDIATE), so there is nothing more to take.
+    """
+    if not isinstance(active_engine(), SQLiteEngine):
+        await (
+            table.select(table._meta.primary_key)
+            .where(table._meta.primary_key == row_id)
+            .lock_rows()
+        )
 
 
 async def ping(engine: Engine) -> bool:

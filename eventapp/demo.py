@@ -258,20 +258,10 @@ async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role,
     existing = await Event.select(Event.id).where(Event.slug == DEMO_SLUG).first().run()
     organiser_email = f"organiser@{DEMO_DOMAIN}"
     if existing is None:
-        organiser = await accounts.user_by_email(organiser_email)
-        organiser_id = (
-            organiser["id"]
-            if organiser
-            else await accounts.create_user(organiser_email, name=DEMO_LOGINS[0][1], is_admin=True)
-        )
-        event = await create_event(demo_event(), organiser_id=organiser_id)
-        await add_stage(event["id"], name="Main Stage", capacity=400)
-        await add_stage(event["id"], name="Pitch Theatre", capacity=150)
-        await add_numbered_tables(
-            event["id"], MeetingTablesBulk(prefix="T", count=24, area="Business Matching Lounge")
-        )
-        progress("event, days, stages and meeting tables")
-        await _seed_people(event["id"], build_demo())
+        async with transaction():  # all of the demo, or none of it: a failed run is simply rerun
+            event_id = await _seed_event(organiser_email)
+            progress("event, days, stages and meeting tables")
+            await _seed_people(event_id, build_demo())
         progress("incubators, start-ups and investors")
     else:
         progress("demo event already there")
@@ -288,6 +278,22 @@ async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role,
         logins.append((role, email, password))
     progress("demo logins with fresh passwords")
     return logins
+
+
+async def _seed_event(organiser_email: str) -> int:
+    organiser = await accounts.user_by_email(organiser_email)
+    if organiser:
+        organiser_id = organiser["id"]
+    else:
+        organiser_id = await accounts.create_user(
+            organiser_email, name=DEMO_LOGINS[0][1], is_admin=True
+        )
+    event = await create_event(demo_event(), organiser_id=organiser_id)
+    await add_stage(event["id"], name="Main Stage", capacity=400)
+    await add_stage(event["id"], name="Pitch Theatre", capacity=150)
+    lounge = MeetingTablesBulk(prefix="T", count=24, area="Business Matching Lounge")
+    await add_numbered_tables(event["id"], lounge)
+    return event["id"]
 
 
 async def _seed_people(event_id: int, demo: Demo) -> None:

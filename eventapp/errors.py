@@ -9,7 +9,6 @@ class DomainError(Exception):
     """An error a client can act on: an HTTP status, a stable `reason` and a human sentence."""
 
     status_code = 400
-    title = "Bad request"
     default_reason: str | None = None
 
     def __init__(self, detail: str, *, reason: str | None = None, **extra: Any) -> None:
@@ -21,37 +20,31 @@ class DomainError(Exception):
 
 class InvalidInput(DomainError):
     status_code = 400
-    title = "Invalid input"
     default_reason = "invalid"
 
 
 class NotAuthenticated(DomainError):
     status_code = 401
-    title = "Not authenticated"
     default_reason = "not_authenticated"
 
 
 class Forbidden(DomainError):
     status_code = 403
-    title = "Forbidden"
     default_reason = "forbidden"
 
 
 class NotFound(DomainError):
     status_code = 404
-    title = "Not found"
     default_reason = "not_found"
 
 
 class Conflict(DomainError):
     status_code = 409
-    title = "Conflict"
     default_reason = "conflict"
 
 
 class Gone(DomainError):
     status_code = 410
-    title = "Gone"
     default_reason = "gone"
 
 

@@ -94,11 +94,17 @@ async def test_secrets_are_stored_only_as_hashes(client):
     assert all(row["token_hash"] != token and len(row["token_hash"]) == 64 for row in stored)
 
 
-async def test_cookie_writes_from_another_site_are_refused(client):
+async def test_writes_from_another_site_are_refused_signed_in_or_not(client):
     await make_user("ada@example.org")
+    evil = {"Origin": "https://evil.example"}
+    credentials = {"email": "ada@example.org", "password": PASSWORD}
+    login_csrf = await client.post("/api/auth/login", json=credentials, headers=evil)
+    assert login_csrf.status_code == 403 and login_csrf.json()["reason"] == "cross_site_request"
+    assert "set-cookie" not in login_csrf.headers
     await sign_in(client, "ada@example.org")
-    response = await client.post("/api/auth/logout", headers={"Origin": "https://evil.example"})
+    response = await client.post("/api/auth/logout", headers=evil)
     assert response.status_code == 403 and response.json()["reason"] == "cross_site_request"
+    assert (await client.get("/api/auth/me", headers=evil)).status_code == 200
     same_site = await client.post("/api/auth/logout", headers={"Origin": "http://testserver.local"})
     assert same_site.status_code == 204
 
@@ -132,12 +138,13 @@ async def test_an_invitation_link_creates_the_account_grants_the_role_and_signs_
     assert invitation["status"] == "pending" and invitation["email"] == "rita@example.org"
     client.cookies.clear()
 
-    preview = await client.get(f"/api/invitations/{_token(invitation)}")
+    preview = await client.post("/api/invitations/preview", json={"token": _token(invitation)})
     assert preview.status_code == 200
-    assert preview.json()["event_slug"] == "showcase" and preview.json()["has_account"] is False
+    assert preview.json()["event_slug"] == "showcase" and preview.json()["has_password"] is False
 
     accepted = await client.post(
-        f"/api/invitations/{_token(invitation)}/accept", json={"name": "Rita", "password": PASSWORD}
+        "/api/invitations/accept",
+        json={"token": _token(invitation), "name": "Rita", "password": PASSWORD},
     )
     assert accepted.status_code == 200
     assert accepted.json()["events"] == [
@@ -150,9 +157,9 @@ async def test_an_invitation_works_once(client):
     await signed_in_admin(client)
     await make_event(client, "showcase")
     token = _token(await _invite(client, "showcase", "rita@example.org"))
-    body = {"password": PASSWORD}
-    assert (await client.post(f"/api/invitations/{token}/accept", json=body)).status_code == 200
-    again = await client.post(f"/api/invitations/{token}/accept", json=body)
+    body = {"token": token, "password": PASSWORD}
+    assert (await client.post("/api/invitations/accept", json=body)).status_code == 200
+    again = await client.post("/api/invitations/accept", json=body)
     assert again.status_code == 410 and again.json()["reason"] == "invitation_accepted"
 
 
@@ -192,9 +199,9 @@ async def test_expired_revoked_and_unknown_invitations_are_refused(client):
     ).status_code == 204
 
     for invitation, reason in ((expired, "invitation_expired"), (revoked, "invitation_revoked")):
-        response = await client.get(f"/api/invitations/{_token(invitation)}")
+        response = await client.post("/api/invitations/preview", json={"token": _token(invitation)})
         assert response.status_code == 410 and response.json()["reason"] == reason
-    unknown = await client.get("/api/invitations/not-a-real-token")
+    unknown = await client.post("/api/invitations/preview", json={"token": "not-a-real-token"})
     assert unknown.status_code == 404 and unknown.json()["reason"] == "invitation_unknown"
 
 
@@ -224,11 +231,15 @@ async def test_an_invitation_to_an_existing_account_needs_its_password(client):
     await make_event(client, "showcase")
     await make_user("rita@example.org", password=PASSWORD)
     token = _token(await _invite(client, "showcase", "rita@example.org", role="investor"))
+    preview = await client.post("/api/invitations/preview", json={"token": token})
+    assert preview.json()["has_password"] is True
     wrong = await client.post(
-        f"/api/invitations/{token}/accept", json={"password": "not the password"}
+        "/api/invitations/accept", json={"token": token, "password": "not the password"}
     )
     assert wrong.status_code == 401
-    right = await client.post(f"/api/invitations/{token}/accept", json={"password": PASSWORD})
+    right = await client.post(
+        "/api/invitations/accept", json={"token": token, "password": PASSWORD}
+    )
     assert right.status_code == 200 and right.json()["events"][0]["roles"] == ["investor"]
 
 
@@ -253,6 +264,58 @@ async def test_only_organisers_invite_and_a_role_in_one_event_gives_nothing_in_a
         "/api/events/beta/invitations", json={"email": "x@example.org", "role": "investor"}
     )
     assert as_reviewer.status_code == 403
+
+
+async def test_an_invitation_cannot_claim_a_passwordless_account_used_in_other_events(client):
+    """Organisers see their invitation links: one must not take over an account active elsewhere."""
+    await signed_in_admin(client)
+    await make_event(client, "alpha")
+    await make_event(client, "beta")
+    target = await service.create_user("vip@example.org", name="VIP")
+    from eventapp.events.service import event_by_slug
+
+    await service.grant_role(target, (await event_by_slug("beta"))["id"], Role.organiser)
+    token = _token(await _invite(client, "alpha", "vip@example.org", role="reviewer"))
+    client.cookies.clear()
+    claim = await client.post(
+        "/api/invitations/accept", json={"token": token, "password": "attacker chosen pw"}
+    )
+    assert claim.status_code == 409 and claim.json()["reason"] == "account_claim_refused"
+    assert (await User.select(User.password_hash).where(User.id == target).first())[
+        "password_hash"
+    ] is None
+
+
+async def test_an_invitation_lets_a_new_passwordless_account_choose_its_password(client):
+    await signed_in_admin(client)
+    await make_event(client, "alpha")
+    await service.create_user("imported@example.org", name="Imported")
+    token = _token(await _invite(client, "alpha", "imported@example.org", role="investor"))
+    client.cookies.clear()
+    preview = await client.post("/api/invitations/preview", json={"token": token})
+    assert preview.json()["has_password"] is False
+    accepted = await client.post(
+        "/api/invitations/accept", json={"token": token, "password": PASSWORD}
+    )
+    assert accepted.status_code == 200 and accepted.json()["events"][0]["roles"] == ["investor"]
+
+
+async def test_two_organisers_removing_each_other_at_once_leave_one(client):
+    first = await signed_in_admin(client)
+    await make_event(client, "showcase")
+    second = await user_with_role("showcase", "olga@example.org", Role.organiser)
+    from eventapp.events.service import event_by_slug
+
+    event_id = (await event_by_slug("showcase"))["id"]
+    results = await asyncio.gather(
+        service.revoke_role(first, event_id, Role.organiser),
+        service.revoke_role(second, event_id, Role.organiser),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "NoneType"], results
+    assert (
+        len([p for p in await service.people_in_event(event_id) if p["role"] == "organiser"]) == 1
+    )
 
 
 async def test_organisers_see_people_and_cannot_remove_the_last_organiser(client):

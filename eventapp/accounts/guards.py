@@ -4,8 +4,10 @@ Secure by default: the app-wide `require_login` guard refuses anonymous requests
 marked `opt={"public": True}`. The user is resolved at most once per request, from the session
 cookie (pages) or an `Authorization: Bearer` token (API clients, scanner devices).
 
-Cookie-authenticated writes must come from our own origin: browsers always send `Origin` on
-cross-site POSTs, so a mismatch is refused (with SameSite=Lax as a second wall).
+Writes must come from our own origin: browsers always send `Origin` on cross-site requests, so
+`refuse_cross_site_writes` turns a mismatch away on every unsafe method, public routes (sign-in,
+invitations) included, with SameSite=Lax cookies as a second wall. Clients that are not browsers
+send no `Origin` and authenticate with bearer tokens.
 """
 
 from __future__ import annotations
@@ -42,7 +44,19 @@ def _same_origin(connection: ASGIConnection) -> bool:
     origin = connection.headers.get("origin")
     if origin is None:
         return True
-    return urlsplit(origin).netloc == connection.headers.get("host", "")
+    ours = {connection.headers.get("host", "")}
+    public_url = connection.app.state.settings.public_url
+    if public_url:
+        ours.add(urlsplit(public_url).netloc)
+    return urlsplit(origin).netloc in ours
+
+
+async def refuse_cross_site_writes(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """App-wide guard: a browser may only write to us from our own pages."""
+    if connection.scope.get("method") not in _SAFE_METHODS and not _same_origin(connection):
+        raise Forbidden(
+            "Requests from other sites may not change anything.", reason="cross_site_request"
+        )
 
 
 async def current_user(connection: ASGIConnection) -> CurrentUser | None:
@@ -53,13 +67,7 @@ async def current_user(connection: ASGIConnection) -> CurrentUser | None:
     user = None
     presented = presented_token(connection)
     if presented:
-        how, token = presented
-        is_write = connection.scope.get("method") not in _SAFE_METHODS
-        if how == "session" and is_write and not _same_origin(connection):
-            raise Forbidden(
-                "Cross-site requests cannot use the session cookie.", reason="cross_site_request"
-            )
-        user = await service.resolve_token(token, connection.app.state.secret)
+        user = await service.resolve_token(presented[1], connection.app.state.secret)
     connection.scope["eventapp_user"] = user  # type: ignore[typeddict-unknown-key]
     return user
 
@@ -132,10 +140,6 @@ async def provide_user(request: ASGIConnection) -> CurrentUser:
     if user is None:
         raise NotAuthenticated("Sign in first.")
     return user
-
-
-async def provide_optional_user(request: ASGIConnection) -> CurrentUser | None:
-    return await current_user(request)
 
 
 async def provide_event_access(request: ASGIConnection) -> EventAccess:

@@ -25,6 +25,7 @@ from eventapp.accounts.schemas import (
     InvitationLink,
     InvitationOut,
     InvitationPreview,
+    InvitationToken,
     MeOut,
     PersonOut,
     Role,
@@ -32,6 +33,7 @@ from eventapp.accounts.schemas import (
     TokenRequest,
 )
 from eventapp.accounts.service import CurrentUser
+from eventapp.params import RowId
 
 # Credential guessing is slowed per client address on every route that takes a password.
 _password_rate_limit = RateLimitConfig(rate_limit=("minute", 30), set_rate_limit_headers=False)
@@ -144,32 +146,30 @@ class EventInvitationsController(Controller):
         ]
 
     @delete("/{invitation_id:int}")
-    async def revoke(
-        self, access: NamedDependency[EventAccess], invitation_id: FromPath[int]
-    ) -> None:
+    async def revoke(self, access: NamedDependency[EventAccess], invitation_id: RowId) -> None:
         await service.revoke_invitation(access.event_id, invitation_id)
 
 
 class InvitationController(Controller):
     """The invitee's side: open the link, then accept it with a name and password."""
 
-    path = "/api/invitations/{token:str}"
+    path = "/api/invitations"
     tags = ["accounts"]
     opt = PUBLIC
     middleware = [_password_rate_limit.middleware]
 
-    @get("/")
-    async def preview(self, request: Request, token: FromPath[str]) -> InvitationPreview:
+    @post("/preview", status_code=200)
+    async def preview(self, request: Request, data: JSONBody[InvitationToken]) -> InvitationPreview:
+        """What the invitation offers, before accepting it."""
         return InvitationPreview(
-            **await service.preview_invitation(token, request.app.state.secret)
+            **await service.preview_invitation(data.token, request.app.state.secret)
         )
 
     @post("/accept", status_code=200)
-    async def accept(
-        self, request: Request, token: FromPath[str], data: JSONBody[InvitationAccept]
-    ) -> Response[MeOut]:
+    async def accept(self, request: Request, data: JSONBody[InvitationAccept]) -> Response[MeOut]:
+        """Use the invitation once: creates the account or adds the role, and signs in."""
         user = await service.accept_invitation(
-            token, name=data.name, password=data.password, secret=request.app.state.secret
+            data.token, name=data.name, password=data.password, secret=request.app.state.secret
         )
         return await sign_in(request, user)
 
@@ -187,7 +187,7 @@ class PeopleController(Controller):
 
     @delete("/{user_id:int}/roles/{role:str}")
     async def revoke_role(
-        self, access: NamedDependency[EventAccess], user_id: FromPath[int], role: FromPath[Role]
+        self, access: NamedDependency[EventAccess], user_id: RowId, role: FromPath[Role]
     ) -> None:
         await service.revoke_role(user_id, access.event_id, role)
 

@@ -78,6 +78,12 @@ class InvitationLink(InvitationOut):
     url: str
 
 
+class InvitationToken(Strict):
+    """The token from the invitation link, sent in a body so that no access log records it."""
+
+    token: str = Field(min_length=1, max_length=100)
+
+
 class InvitationPreview(BaseModel):
     event_slug: str
     event_name: str
@@ -85,10 +91,10 @@ class InvitationPreview(BaseModel):
     name: str
     role: Role
     expires_at: datetime
-    has_account: bool
+    has_password: bool = Field(description="The invitee already signs in: ask for that password")
 
 
-class InvitationAccept(Strict):
+class InvitationAccept(InvitationToken):
     name: str = Field(default="", max_length=200)
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
 

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.security import hash_password, new_token, token_digest, verify_password
 from eventapp.accounts.tables import AuthToken, Invitation, User, UserEventRole
-from eventapp.db import transaction
+from eventapp.db import lock_row, transaction
 from eventapp.errors import Conflict, Forbidden, Gone, NotAuthenticated, NotFound
+from eventapp.events.tables import Event
 
 SESSION_LIFETIME = timedelta(days=14)
 API_TOKEN_LIFETIME = timedelta(days=90)
@@ -151,6 +152,7 @@ async def revoke_role(user_id: int, event_id: int, role: Role) -> None:
 
 async def _revoke_role(user_id: int, event_id: int, role: Role) -> None:
     if role is Role.organiser:
+        await lock_row(Event, event_id)
         organisers = await UserEventRole.count().where(
             (UserEventRole.event == event_id) & (UserEventRole.role == Role.organiser.value)
         )
@@ -300,8 +302,15 @@ async def _usable_invitation(token: str, secret: bytes) -> dict:
 
 async def preview_invitation(token: str, secret: bytes) -> dict:
     row = await _usable_invitation(token, secret)
-    row["has_account"] = await user_by_email(row["email"]) is not None
+    user = await user_by_email(row["email"])
+    row["has_password"] = bool(user and user["password_hash"])
     return row
+
+
+async def _has_roles_elsewhere(user_id: int, event_id: int) -> bool:
+    return await UserEventRole.exists().where(
+        (UserEventRole.user == user_id) & (UserEventRole.event != event_id)
+    )
 
 
 async def accept_invitation(token: str, *, name: str, password: str, secret: bytes) -> CurrentUser:
@@ -313,6 +322,14 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
     if existing and existing["password_hash"]:
         # The account is someone's already: an invitation adds a role, it never resets a password.
         await authenticate(invitation["email"], password)
+    elif existing and await _has_roles_elsewhere(existing["id"], invitation["event"]):
+        # Whoever holds the link (the inviting organiser sees it) must not gain, by choosing the
+        # first password, an account that acts in other events.
+        raise Conflict(
+            "This email belongs to an account used in other events; it cannot be claimed "
+            "through an invitation.",
+            reason="account_claim_refused",
+        )
     password_hash = await asyncio.to_thread(hash_password, password)
     async with transaction():
         claimed = (

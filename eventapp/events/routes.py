@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from eventapp.accounts.guards import (
@@ -28,6 +28,7 @@ from eventapp.events.schemas import (
     StageOut,
     StagePatch,
 )
+from eventapp.params import RowId
 
 organiser_only = event_role(Role.organiser)
 
@@ -99,16 +100,14 @@ class StagesController(Controller):
     async def update_stage(
         self,
         access: NamedDependency[EventAccess],
-        stage_id: FromPath[int],
+        stage_id: RowId,
         data: JSONBody[StagePatch],
     ) -> StageOut:
         fields = data.model_dump(exclude_unset=True, exclude_none=True)
         return StageOut(**await service.update_stage(access.event_id, stage_id, fields))
 
     @delete("/{stage_id:int}", guards=[organiser_only])
-    async def remove_stage(
-        self, access: NamedDependency[EventAccess], stage_id: FromPath[int]
-    ) -> None:
+    async def remove_stage(self, access: NamedDependency[EventAccess], stage_id: RowId) -> None:
         await service.remove_stage(access.event_id, stage_id)
 
 
@@ -142,16 +141,14 @@ class MeetingTablesController(Controller):
     async def update_table(
         self,
         access: NamedDependency[EventAccess],
-        table_id: FromPath[int],
+        table_id: RowId,
         data: JSONBody[MeetingTablePatch],
     ) -> MeetingTableOut:
         fields = data.model_dump(exclude_unset=True, exclude_none=True)
         return MeetingTableOut(**await service.update_table(access.event_id, table_id, fields))
 
     @delete("/{table_id:int}", guards=[organiser_only])
-    async def remove_table(
-        self, access: NamedDependency[EventAccess], table_id: FromPath[int]
-    ) -> None:
+    async def remove_table(self, access: NamedDependency[EventAccess], table_id: RowId) -> None:
         await service.remove_table(access.event_id, table_id)
 
 

@@ -1,4 +1,5 @@
-// Accept an invitation: the token travels in the URL fragment, so it never reaches server logs.
+// Accept an invitation. The token travels in the URL fragment and in request bodies, never in a
+// URL the server sees, so no access log records it.
 import { api, explain, show } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -11,12 +12,12 @@ async function load() {
     return;
   }
   try {
-    const invitation = await api(`/api/invitations/${encodeURIComponent(token)}`);
+    const invitation = await api("/api/invitations/preview", { method: "POST", body: { token } });
     const role = ROLE_NAMES[invitation.role] || invitation.role;
     $("invite-summary").textContent = `You are invited to ${invitation.event_name} as ${role}, with the email ${invitation.email}.`;
     const form = $("accept-form");
     form.name.value = invitation.name || "";
-    if (invitation.has_account) {
+    if (invitation.has_password) {
       $("name-field").hidden = true;
       $("password-label").textContent = "Your existing password";
       form.password.autocomplete = "current-password";
@@ -34,9 +35,9 @@ async function accept(submitted, invitation) {
   const form = submitted.target;
   form.querySelector("button").disabled = true;
   try {
-    await api(`/api/invitations/${encodeURIComponent(token)}/accept`, {
+    await api("/api/invitations/accept", {
       method: "POST",
-      body: { name: form.name.value, password: form.password.value },
+      body: { token, name: form.name.value, password: form.password.value },
     });
     show($("invite-message"), "Welcome! Taking you to the event…", "ok");
     location.assign(`/?event=${encodeURIComponent(invitation.event_slug)}`);
