@@ -139,3 +139,4 @@ async def test_pages_are_served_with_security_headers(client):
     assert response.status_code == 200 and "<html" in response.text.lower()
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
