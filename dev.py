@@ -31,7 +31,11 @@ def ensure_environment(extras: str = "") -> None:
     """A virtualenv in .venv with eventapp installed (editable); again when pyproject changes."""
     if not PYTHON.exists():
         say("creating a virtual environment in .venv")
-        venv.create(VENV, with_pip=True)
+        try:
+            venv.create(VENV, with_pip=True)
+        except subprocess.CalledProcessError:
+            shutil.rmtree(VENV, ignore_errors=True)
+            sys.exit("This Python's venv has no pip; on Debian or Ubuntu: apt install python3-venv")
     fingerprint = hashlib.sha256(
         (ROOT / "pyproject.toml").read_bytes() + extras.encode()
     ).hexdigest()
