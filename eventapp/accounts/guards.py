@@ -30,14 +30,13 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _UNRESOLVED = object()
 
 
-def presented_token(connection: ASGIConnection) -> tuple[str, str] | None:
-    """The token this request carries and how: ('bearer', token) or ('session', token)."""
+def presented_token(connection: ASGIConnection) -> str | None:
+    """The token this request carries: a bearer token, else the session cookie."""
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return "bearer", token.strip()
-    cookie = connection.cookies.get(SESSION_COOKIE)
-    return ("session", cookie) if cookie else None
+        return token.strip()
+    return connection.cookies.get(SESSION_COOKIE) or None
 
 
 def _same_origin(connection: ASGIConnection) -> bool:
@@ -65,9 +64,9 @@ async def current_user(connection: ASGIConnection) -> CurrentUser | None:
     if cached is not _UNRESOLVED:
         return cached  # type: ignore[return-value]
     user = None
-    presented = presented_token(connection)
-    if presented:
-        user = await service.resolve_token(presented[1], connection.app.state.secret)
+    token = presented_token(connection)
+    if token:
+        user = await service.resolve_token(token, connection.app.state.secret)
     connection.scope["eventapp_user"] = user  # type: ignore[typeddict-unknown-key]
     return user
 

@@ -81,9 +81,9 @@ class AuthController(Controller):
     @post("/logout", status_code=HTTP_204_NO_CONTENT)
     async def logout(self, request: Request) -> Response[None]:
         """End this session (or revoke the bearer token used for the call)."""
-        presented = presented_token(request)
-        if presented:
-            await service.revoke_token(presented[1], request.app.state.secret)
+        token = presented_token(request)
+        if token:
+            await service.revoke_token(token, request.app.state.secret)
         return Response(
             None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(request, None, None)]
         )

@@ -330,7 +330,8 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
             "through an invitation.",
             reason="account_claim_refused",
         )
-    password_hash = await asyncio.to_thread(hash_password, password)
+    sets_password = existing is None or not existing["password_hash"]
+    password_hash = await asyncio.to_thread(hash_password, password) if sets_password else None
     async with transaction():
         claimed = (
             await Invitation.update({Invitation.accepted_at: now()})
