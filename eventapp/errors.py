@@ -16,6 +16,7 @@ class DomainError(Exception):
         self.detail = detail
         self.reason = reason or self.default_reason
         self.extra = extra
+        self.headers: dict[str, str] = {}
 
 
 class InvalidInput(DomainError):
@@ -54,3 +55,25 @@ class IntegrityConflict(Conflict):
     def __init__(self, detail: str, *, constraint: str | None, reason: str | None) -> None:
         super().__init__(detail, reason=reason or "conflict")
         self.constraint = constraint
+
+
+class RateLimited(DomainError):
+    """Too many attempts; `retry_after` seconds until the next one is counted (sent as Retry-After)."""
+
+    status_code = 429
+    default_reason = "too_many_requests"
+
+    def __init__(self, detail: str, *, retry_after: int, reason: str | None = None) -> None:
+        super().__init__(detail, reason=reason)
+        self.headers = {"Retry-After": str(max(1, int(retry_after)))}
+
+
+class Unavailable(DomainError):
+    """The server cannot answer now but will soon (a database lock held too long): 503."""
+
+    status_code = 503
+    default_reason = "unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 1, reason: str | None = None) -> None:
+        super().__init__(detail, reason=reason)
+        self.headers = {"Retry-After": str(max(1, int(retry_after)))}

@@ -43,7 +43,9 @@ def _reason_for_status(status: int) -> str | None:
 
 
 def on_domain_error(_: Request, error: DomainError) -> Response:
-    return problem(error.status_code, error.detail, reason=error.reason, **error.extra)
+    response = problem(error.status_code, error.detail, reason=error.reason, **error.extra)
+    response.headers.update(error.headers)
+    return response
 
 
 def on_validation_error(_: Request, error: ValidationException) -> Response:
