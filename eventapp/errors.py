@@ -58,7 +58,7 @@ class IntegrityConflict(Conflict):
 
 
 class RateLimited(DomainError):
-    """Too many attempts; `retry_after` seconds until the next one is counted (sent as Retry-After)."""
+    """Too many attempts; `retry_after` seconds until one is counted again (sent as Retry-After)."""
 
     status_code = 429
     default_reason = "too_many_requests"
