@@ -12,12 +12,13 @@ from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
-from litestar.stores.redis import RedisStore
 
 from eventapp import __version__, db
 from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, require_login
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
+from eventapp.accounts.throttle import MemoryCounter, PasswordThrottle, RedisCounter
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
+from eventapp.pagination import provide_page
 from eventapp.problems import EXCEPTION_HANDLERS
 from eventapp.settings import Settings
 from eventapp.system import health
@@ -62,6 +63,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             from redis.asyncio import Redis
 
             app.state.redis = Redis.from_url(settings.redis_url)
+            app.state.throttle = PasswordThrottle(
+                RedisCounter(app.state.redis), namespace=settings.redis_namespace
+            )
         try:
             yield
         finally:
@@ -69,13 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await app.state.redis.aclose()
             await engine.close()
 
-    stores = {}
-    if settings.redis_url:
-        # Shared by every process, so the password rate limit holds across workers and replicas.
-        stores["rate_limit"] = RedisStore.with_client(url=settings.redis_url, namespace="eventapp")
-
     return Litestar(
-        stores=stores,
         route_handlers=[
             health,
             *ACCOUNT_ROUTES,
@@ -89,12 +87,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         guards=[refuse_cross_site_writes, require_login],
-        dependencies={"user": Provide(provide_user)},
+        dependencies={"user": Provide(provide_user), "page": Provide(provide_page)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_security_headers,
         lifespan=[lifespan],
         state=State(
-            {"settings": settings, "secret": settings.secret(), "engine": engine, "redis": None}
+            {
+                "settings": settings,
+                "secret": settings.secret(),
+                "engine": engine,
+                "redis": None,
+                # In this process until the lifespan connects Redis, which every process shares.
+                "throttle": PasswordThrottle(MemoryCounter()),
+            }
         ),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -113,7 +113,12 @@ def create_organiser(email: str, name: str, password: str) -> None:
             f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="password"
         )
     settings = Settings()
-    with_database(settings, lambda: create_user(email, name=name, password=password, is_admin=True))
+    with_database(
+        settings,
+        lambda: create_user(
+            email, name=name, password=password, is_admin=True, email_verified=True
+        ),
+    )
     console.print(f"[green]Created[/] {email}. Sign in at {settings.base_url}/")
 
 

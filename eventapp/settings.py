@@ -25,6 +25,11 @@ class Settings(BaseSettings):
         description="sqlite:///path or postgresql://user@host/db; empty: a file under var_dir.",
     )
     redis_url: str | None = Field(default=None, description="Enables cross-process fan-out.")
+    redis_namespace: str = Field(
+        default="eventapp",
+        max_length=64,
+        description="Prefix of every Redis key, so deployments can share one Redis.",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Signs tokens; generated under var_dir on first run when unset."
     )

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,23 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30
     raise RuntimeError("the live server did not become healthy in time")
 
 
+@contextmanager
+def serving(env: dict[str, str], *args: str) -> Iterator[str]:
+    """`eventapp run` on a free port with `env` (and extra arguments, e.g. --workers); its URL."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eventapp.cli", "run", "--port", str(port), *args],
+        env={**os.environ, "EVENTAPP_LOG_LEVEL": "warning", **env},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def live_server(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
@@ -55,18 +73,13 @@ def live_server(
     folder = tmp_path_factory.mktemp("live")
     database = folder / "live.sqlite"
     shutil.copyfile(sqlite_template, database)
-    database_url = f"sqlite:///{database}"
-    port = _free_port()
     env = {
-        **os.environ,
-        "EVENTAPP_DATABASE_URL": database_url,
+        "EVENTAPP_DATABASE_URL": f"sqlite:///{database}",
         "EVENTAPP_VAR_DIR": str(folder / "var"),
-        "EVENTAPP_PORT": str(port),
-        "EVENTAPP_LOG_LEVEL": "warning",
     }
     seeded = subprocess.run(
         [sys.executable, "-m", "eventapp.cli", "demo", "--json"],
-        env=env,
+        env={**os.environ, **env},
         check=True,
         capture_output=True,
         text=True,
@@ -74,16 +87,8 @@ def live_server(
     logins = {
         Role(row["role"]): (row["email"], row["password"]) for row in json.loads(seeded.stdout)
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "eventapp.cli", "run", "--port", str(port)], env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(url, process)
+    with serving(env) as url:
         yield LiveServer(url, logins)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from eventapp.accounts import service
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.tables import AuthToken, Invitation, User
 from eventapp.errors import IntegrityConflict
+from eventapp.pagination import PageRequest
 from tests.helpers import PASSWORD, make_event, make_user, sign_in, signed_in_admin, user_with_role
 
 
@@ -140,7 +141,8 @@ async def test_an_invitation_link_creates_the_account_grants_the_role_and_signs_
 
     preview = await client.post("/api/invitations/preview", json={"token": _token(invitation)})
     assert preview.status_code == 200
-    assert preview.json()["event_slug"] == "showcase" and preview.json()["has_password"] is False
+    assert preview.json()["event_slug"] == "showcase"
+    assert "has_password" not in preview.json()  # the link does not tell whether an account exists
 
     accepted = await client.post(
         "/api/invitations/accept",
@@ -232,7 +234,7 @@ async def test_an_invitation_to_an_existing_account_needs_its_password(client):
     await make_user("rita@example.org", password=PASSWORD)
     token = _token(await _invite(client, "showcase", "rita@example.org", role="investor"))
     preview = await client.post("/api/invitations/preview", json={"token": token})
-    assert preview.json()["has_password"] is True
+    assert preview.status_code == 200 and "has_password" not in preview.json()
     wrong = await client.post(
         "/api/invitations/accept", json={"token": token, "password": "not the password"}
     )
@@ -293,7 +295,7 @@ async def test_an_invitation_lets_a_new_passwordless_account_choose_its_password
     token = _token(await _invite(client, "alpha", "imported@example.org", role="investor"))
     client.cookies.clear()
     preview = await client.post("/api/invitations/preview", json={"token": token})
-    assert preview.json()["has_password"] is False
+    assert preview.status_code == 200 and "has_password" not in preview.json()
     accepted = await client.post(
         "/api/invitations/accept", json={"token": token, "password": PASSWORD}
     )
@@ -314,7 +316,14 @@ async def test_two_organisers_removing_each_other_at_once_leave_one(client):
     )
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "NoneType"], results
     assert (
-        len([p for p in await service.people_in_event(event_id) if p["role"] == "organiser"]) == 1
+        len(
+            [
+                p
+                for p in (await service.people_in_event(event_id, PageRequest()))[0]
+                if p["role"] == "organiser"
+            ]
+        )
+        == 1
     )
 
 
@@ -322,7 +331,7 @@ async def test_organisers_see_people_and_cannot_remove_the_last_organiser(client
     admin_id = await signed_in_admin(client)
     await make_event(client, "showcase")
     reviewer_id = await user_with_role("showcase", "rex@example.org", Role.reviewer)
-    people = (await client.get("/api/events/showcase/people")).json()
+    people = (await client.get("/api/events/showcase/people")).json()["items"]
     assert {(p["email"], p["role"]) for p in people} == {
         ("admin@example.org", "organiser"),
         ("rex@example.org", "reviewer"),
@@ -334,21 +343,3 @@ async def test_organisers_see_people_and_cannot_remove_the_last_organiser(client
     assert last.status_code == 409 and last.json()["reason"] == "last_organiser"
     unknown_role = await client.delete(f"/api/events/showcase/people/{admin_id}/roles/emperor")
     assert unknown_role.status_code == 400
-
-
-async def test_password_guessing_is_slowed_per_client(client):
-    await make_user("ada@example.org")
-    statuses = [
-        (
-            await client.post(
-                "/api/auth/login", json={"email": "ada@example.org", "password": f"guess {n}"}
-            )
-        ).status_code
-        for n in range(31)
-    ]
-    assert statuses[:30] == [401] * 30
-    assert statuses[30] == 429
-    refused = await client.post(
-        "/api/auth/login", json={"email": "ada@example.org", "password": PASSWORD}
-    )
-    assert refused.status_code == 429 and refused.json()["reason"] == "too_many_requests"

@@ -55,7 +55,7 @@ async def test_bad_event_fields_are_400_with_the_field_named(client):
         response = await client.post("/api/events", json=body)
         assert response.status_code == 400, body
         assert response.json()["reason"] == "invalid" and response.json()["errors"], body
-    assert (await client.get("/api/events")).json() == []
+    assert (await client.get("/api/events")).json()["items"] == []
 
 
 async def test_drafts_are_seen_only_by_their_people_and_published_events_by_all(client):
@@ -63,12 +63,12 @@ async def test_drafts_are_seen_only_by_their_people_and_published_events_by_all(
     await make_event(client, "draft")
     await make_event(client, "live", published=True)
     client.cookies.clear()
-    assert [e["slug"] for e in (await client.get("/api/events")).json()] == ["live"]
+    assert [e["slug"] for e in (await client.get("/api/events")).json()["items"]] == ["live"]
     assert (await client.get("/api/events/draft")).status_code == 404
     assert (await client.get("/api/events/live")).json()["my_roles"] == []
     await user_with_role("draft", "rex@example.org", Role.reviewer)
     await sign_in(client, "rex@example.org")
-    assert sorted(e["slug"] for e in (await client.get("/api/events")).json()) == ["draft", "live"]
+    assert sorted(e["slug"] for e in (await client.get("/api/events")).json()["items"]) == ["draft", "live"]
     assert (await client.get("/api/events/draft")).json()["my_roles"] == ["reviewer"]
 
 
@@ -111,7 +111,7 @@ async def test_stages_are_managed_by_organisers_and_named_once_per_event(client)
     renamed = await client.patch(f"/api/events/sg/stages/{main['id']}", json={"capacity": 500})
     assert renamed.json() == {"id": main["id"], "name": "Main Stage", "capacity": 500}
     client.cookies.clear()
-    assert (await client.get("/api/events/sg/stages")).json() == [renamed.json()]
+    assert (await client.get("/api/events/sg/stages")).json()["items"] == [renamed.json()]
 
 
 async def test_a_stage_of_another_event_is_not_found_here(client):
@@ -124,7 +124,7 @@ async def test_a_stage_of_another_event_is_not_found_here(client):
     ).status_code == 404
     assert (await client.delete(f"/api/events/b/stages/{stage['id']}")).status_code == 404
     assert (await client.delete(f"/api/events/a/stages/{stage['id']}")).status_code == 204
-    assert (await client.get("/api/events/a/stages")).json() == []
+    assert (await client.get("/api/events/a/stages")).json()["items"] == []
 
 
 async def test_meeting_tables_are_numbered_on_after_the_highest_label(client):
@@ -135,7 +135,7 @@ async def test_meeting_tables_are_numbered_on_after_the_highest_label(client):
     await client.post("/api/events/sg/tables", json={"label": "VIP"})
     more = await client.post("/api/events/sg/tables/bulk", json={"count": 2})
     assert [t["label"] for t in more.json()] == ["T04", "T05"]
-    labels = [t["label"] for t in (await client.get("/api/events/sg/tables")).json()]
+    labels = [t["label"] for t in (await client.get("/api/events/sg/tables")).json()["items"]]
     assert labels == ["T01", "T02", "T03", "T04", "T05", "VIP"]
     clash = await client.post("/api/events/sg/tables", json={"label": "T01"})
     assert clash.status_code == 409 and clash.json()["reason"] == "table_exists"

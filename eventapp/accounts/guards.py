@@ -72,11 +72,22 @@ async def current_user(connection: ASGIConnection) -> CurrentUser | None:
 
 
 async def require_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """App-wide guard: every route needs a signed-in user unless it is marked public."""
+    """App-wide guard: every route needs a signed-in user unless it is marked public.
+
+    A device token for one event acts only on that event's routes (`_event_access` drops its
+    roles elsewhere) and on the few routes marked `any_token` (who am I, sign out).
+    """
     if handler.opt.get("public"):
         return
-    if await current_user(connection) is None:
+    user = await current_user(connection)
+    if user is None:
         raise NotAuthenticated("Sign in first.", reason="not_authenticated")
+    if (
+        user.token_event_id is not None
+        and "slug" not in connection.path_params
+        and not handler.opt.get("any_token")
+    ):
+        raise Forbidden("This device token acts only in its own event.", reason="token_scope")
 
 
 async def require_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -104,7 +115,8 @@ async def _event_access(connection: ASGIConnection) -> EventAccess:
         return cached  # type: ignore[return-value]
     event = await event_by_slug(connection.path_params["slug"])
     user = await current_user(connection)
-    roles = await service.roles_in_event(user.id, event["id"]) if user else set()
+    in_scope = user is not None and user.token_event_id in (None, event["id"])
+    roles = await service.roles_in_event(user.id, event["id"]) if in_scope else set()
     access = EventAccess(event, user, frozenset(roles))
     connection.scope["eventapp_event_access"] = access  # type: ignore[typeddict-unknown-key]
     return access

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -19,6 +19,7 @@ from eventapp.accounts.guards import (
 )
 from eventapp.accounts.schemas import (
     Credentials,
+    DeviceOut,
     EventRoles,
     InvitationAccept,
     InvitationCreate,
@@ -27,23 +28,43 @@ from eventapp.accounts.schemas import (
     InvitationPreview,
     InvitationToken,
     MeOut,
+    PasswordChange,
     PersonOut,
     Role,
+    TokenInfo,
     TokenOut,
     TokenRequest,
 )
 from eventapp.accounts.service import CurrentUser
+from eventapp.accounts.throttle import PasswordThrottle
+from eventapp.errors import Forbidden
+from eventapp.events.service import event_by_slug
+from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
 
-# Credential guessing is slowed per client address on every route that takes a password.
-_password_rate_limit = RateLimitConfig(rate_limit=("minute", 30), set_rate_limit_headers=False)
 PUBLIC = {"public": True}
+# Routes that check a password: their attempts count against `PasswordThrottle` (429 when spent).
+CHECKS_PASSWORD = {"rate_limited": True}
+# Routes a device token for one event may still call outside that event.
+ANY_TOKEN = {"any_token": True}
+
+
+def password_attempt(connection: ASGIConnection, account: str):
+    """Count a password attempt from this client for `account` (see `accounts.throttle`)."""
+    throttle: PasswordThrottle = connection.app.state.throttle
+    address = connection.client.host if connection.client else "unknown"
+    return throttle.attempt(address=address, account=account)
 
 
 async def me_out(user: CurrentUser) -> MeOut:
     events = [EventRoles(**entry) for entry in await service.my_events(user.id)]
     return MeOut(
-        id=user.id, email=user.email, name=user.name, is_admin=user.is_admin, events=events
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        is_admin=user.is_admin,
+        email_verified=user.email_verified,
+        events=events,
     )
 
 
@@ -72,13 +93,14 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ["accounts"]
 
-    @post("/login", opt=PUBLIC, middleware=[_password_rate_limit.middleware], status_code=200)
+    @post("/login", opt={**PUBLIC, **CHECKS_PASSWORD}, status_code=200)
     async def login(self, request: Request, data: JSONBody[Credentials]) -> Response[MeOut]:
         """Sign in with email and password; sets the session cookie pages use."""
-        user = await service.authenticate(data.email, data.password)
+        async with password_attempt(request, data.email):
+            user = await service.authenticate(data.email, data.password)
         return await sign_in(request, user)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT)
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, opt=ANY_TOKEN)
     async def logout(self, request: Request) -> Response[None]:
         """End this session (or revoke the bearer token used for the call)."""
         token = presented_token(request)
@@ -88,24 +110,65 @@ class AuthController(Controller):
             None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(request, None, None)]
         )
 
-    @post(
-        "/tokens",
-        opt=PUBLIC,
-        middleware=[_password_rate_limit.middleware],
-        status_code=HTTP_201_CREATED,
-    )
+    @post("/tokens", opt={**PUBLIC, **CHECKS_PASSWORD}, status_code=HTTP_201_CREATED)
     async def create_token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenOut:
-        """A bearer token for an API client or a scanner device (`Authorization: Bearer ...`)."""
-        user = await service.authenticate(data.email, data.password)
+        """A bearer token for an API client, or with `event` for one event's device (a scanner)."""
+        async with password_attempt(request, data.email):
+            user = await service.authenticate(data.email, data.password)
+        event_id = None
+        if data.event is not None:
+            event = await event_by_slug(data.event)
+            if not await service.roles_in_event(user.id, event["id"]):
+                raise Forbidden("You need a role in this event.", reason="role_required")
+            event_id = event["id"]
         token, expires_at = await service.issue_token(
-            user.id, kind="api", label=data.label, secret=request.app.state.secret
+            user.id,
+            kind="api",
+            label=data.label,
+            event_id=event_id,
+            secret=request.app.state.secret,
         )
-        return TokenOut(token=token, expires_at=expires_at)
+        return TokenOut(token=token, expires_at=expires_at, event=data.event)
 
-    @get("/me")
+    @get("/me", opt=ANY_TOKEN)
     async def me(self, user: NamedDependency[CurrentUser]) -> MeOut:
         """Who you are, and your roles in each event."""
         return await me_out(user)
+
+    @post("/password", status_code=HTTP_204_NO_CONTENT, opt=CHECKS_PASSWORD)
+    async def change_password(
+        self, request: Request, user: NamedDependency[CurrentUser], data: JSONBody[PasswordChange]
+    ) -> None:
+        """Change your password; every other session and API token of yours ends now."""
+        async with password_attempt(request, user.email):
+            await service.change_password(
+                user,
+                current_password=data.current_password,
+                new_password=data.new_password,
+                token=presented_token(request) or "",
+                secret=request.app.state.secret,
+            )
+
+    @get("/sessions")
+    async def list_sessions(
+        self,
+        request: Request,
+        user: NamedDependency[CurrentUser],
+        page: NamedDependency[PageRequest],
+    ) -> Page[TokenInfo]:
+        """Your signed-in browsers and API tokens, so that you can end one you do not recognise."""
+        rows, total = await service.list_own_tokens(
+            user.id,
+            current_token=presented_token(request),
+            secret=request.app.state.secret,
+            page=page,
+        )
+        return page_of([TokenInfo(**row) for row in rows], total, page)
+
+    @delete("/sessions/{token_id:int}")
+    async def end_session(self, user: NamedDependency[CurrentUser], token_id: RowId) -> None:
+        """End one of your sessions or revoke one of your API tokens."""
+        await service.revoke_own_token(user.id, token_id)
 
 
 def invitation_out(row: dict) -> dict:
@@ -139,11 +202,12 @@ class EventInvitationsController(Controller):
         return InvitationLink(**invitation_out(row), url=url)
 
     @get("/")
-    async def list_invitations(self, access: NamedDependency[EventAccess]) -> list[InvitationOut]:
-        return [
-            InvitationOut(**invitation_out(row))
-            for row in await service.list_invitations(access.event_id)
-        ]
+    async def list_invitations(
+        self, access: NamedDependency[EventAccess], page: NamedDependency[PageRequest]
+    ) -> Page[InvitationOut]:
+        """The event's invitations, newest first; `q` searches emails and names."""
+        rows, total = await service.list_invitations(access.event_id, page)
+        return page_of([InvitationOut(**invitation_out(row)) for row in rows], total, page)
 
     @delete("/{invitation_id:int}")
     async def revoke(self, access: NamedDependency[EventAccess], invitation_id: RowId) -> None:
@@ -156,7 +220,6 @@ class InvitationController(Controller):
     path = "/api/invitations"
     tags = ["accounts"]
     opt = PUBLIC
-    middleware = [_password_rate_limit.middleware]
 
     @post("/preview", status_code=200)
     async def preview(self, request: Request, data: JSONBody[InvitationToken]) -> InvitationPreview:
@@ -165,12 +228,13 @@ class InvitationController(Controller):
             **await service.preview_invitation(data.token, request.app.state.secret)
         )
 
-    @post("/accept", status_code=200)
+    @post("/accept", status_code=200, opt=CHECKS_PASSWORD)
     async def accept(self, request: Request, data: JSONBody[InvitationAccept]) -> Response[MeOut]:
         """Use the invitation once: creates the account or adds the role, and signs in."""
-        user = await service.accept_invitation(
-            data.token, name=data.name, password=data.password, secret=request.app.state.secret
-        )
+        async with password_attempt(request, f"invitation:{data.token}"):
+            user = await service.accept_invitation(
+                data.token, name=data.name, password=data.password, secret=request.app.state.secret
+            )
         return await sign_in(request, user)
 
 
@@ -181,9 +245,12 @@ class PeopleController(Controller):
     dependencies = {"access": Provide(provide_event_access)}
 
     @get("/")
-    async def list_people(self, access: NamedDependency[EventAccess]) -> list[PersonOut]:
-        """Everyone with a role in the event, one row per role."""
-        return [PersonOut(**row) for row in await service.people_in_event(access.event_id)]
+    async def list_people(
+        self, access: NamedDependency[EventAccess], page: NamedDependency[PageRequest]
+    ) -> Page[PersonOut]:
+        """Everyone with a role in the event, one row per role; `q` searches names and emails."""
+        rows, total = await service.people_in_event(access.event_id, page)
+        return page_of([PersonOut(**row) for row in rows], total, page)
 
     @delete("/{user_id:int}/roles/{role:str}")
     async def revoke_role(
@@ -192,4 +259,30 @@ class PeopleController(Controller):
         await service.revoke_role(user_id, access.event_id, role)
 
 
-ROUTES = [AuthController, EventInvitationsController, InvitationController, PeopleController]
+class DevicesController(Controller):
+    """Device tokens made for this event (door scanners): a lost phone is shut out here."""
+
+    path = "/api/events/{slug:str}/devices"
+    tags = ["accounts"]
+    guards = [event_role(Role.organiser)]
+    dependencies = {"access": Provide(provide_event_access)}
+
+    @get("/")
+    async def list_devices(
+        self, access: NamedDependency[EventAccess], page: NamedDependency[PageRequest]
+    ) -> Page[DeviceOut]:
+        rows, total = await service.list_event_devices(access.event_id, page)
+        return page_of([DeviceOut(**row) for row in rows], total, page)
+
+    @delete("/{token_id:int}")
+    async def revoke_device(self, access: NamedDependency[EventAccess], token_id: RowId) -> None:
+        await service.revoke_event_device(access.event_id, token_id)
+
+
+ROUTES = [
+    AuthController,
+    EventInvitationsController,
+    InvitationController,
+    PeopleController,
+    DevicesController,
+]

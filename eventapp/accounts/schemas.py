@@ -29,11 +29,46 @@ class Credentials(Strict):
 
 class TokenRequest(Credentials):
     label: str = Field(default="", max_length=100, description="Names the device, e.g. 'Door A'.")
+    event: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A device's token for this one event (its slug): it acts only there, and "
+        "that event's organisers can revoke it. You need a role in the event.",
+    )
 
 
 class TokenOut(BaseModel):
     token: str
     token_type: str = "bearer"
+    expires_at: datetime
+    event: str | None = None
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
+
+
+class TokenInfo(BaseModel):
+    """A session or API token as its owner sees it (never the token itself)."""
+
+    id: int
+    kind: str = Field(description="'session' (a browser) or 'api' (a client or device)")
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    event_slug: str | None = Field(description="The one event a device token acts in")
+    current: bool = Field(description="The session or token this request was made with")
+
+
+class DeviceOut(BaseModel):
+    """A device's token for one event, as the event's organisers see it."""
+
+    id: int
+    label: str
+    email: str
+    name: str
+    created_at: datetime
     expires_at: datetime
 
 
@@ -42,6 +77,10 @@ class UserOut(BaseModel):
     email: str
     name: str
     is_admin: bool
+    email_verified: bool = Field(
+        description="The owner proved the mailbox is theirs (a mailed link); accounts made from "
+        "an invitation link, which its organiser also saw, stay unverified until then."
+    )
 
 
 class EventRoles(BaseModel):
@@ -91,12 +130,15 @@ class InvitationPreview(BaseModel):
     name: str
     role: Role
     expires_at: datetime
-    has_password: bool = Field(description="The invitee already signs in: ask for that password")
 
 
 class InvitationAccept(InvitationToken):
     name: str = Field(default="", max_length=200)
-    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
+    password: str = Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=1024,
+        description="The account's password if the email has one already; otherwise the new one.",
+    )
 
 
 class PersonOut(BaseModel):
@@ -104,3 +146,4 @@ class PersonOut(BaseModel):
     email: str
     name: str
     role: Role
+    email_verified: bool

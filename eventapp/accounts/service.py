@@ -15,6 +15,7 @@ from eventapp.accounts.tables import AuthToken, Invitation, User, UserEventRole
 from eventapp.db import lock_row, transaction
 from eventapp.errors import Conflict, Forbidden, Gone, NotAuthenticated, NotFound
 from eventapp.events.tables import Event
+from eventapp.pagination import PageRequest
 
 SESSION_LIFETIME = timedelta(days=14)
 API_TOKEN_LIFETIME = timedelta(days=90)
@@ -29,6 +30,9 @@ class CurrentUser:
     email: str
     name: str
     is_admin: bool
+    email_verified: bool = False
+    # The one event a device token may act in (None: a session or an account-wide API token).
+    token_event_id: int | None = None
 
 
 def now() -> datetime:
@@ -50,8 +54,13 @@ async def create_user(
     password: str | None = None,
     is_admin: bool = False,
     organisation_id: int | None = None,
+    email_verified: bool = False,
 ) -> int:
-    """Create an account; a user without a password cannot sign in until invited."""
+    """Create an account; a user without a password cannot sign in until invited.
+
+    `email_verified` only where the mailbox's owner is known to be the one asking (an operator at
+    the command line, the demo); everyone else proves it through a mailed link.
+    """
     password_hash = await asyncio.to_thread(hash_password, password) if password else None
     rows = await User.insert(
         User(
@@ -60,14 +69,38 @@ async def create_user(
             password_hash=password_hash,
             is_admin=is_admin,
             organisation=organisation_id,
+            email_verified_at=now() if email_verified else None,
         )
     ).run()
     return rows[0]["id"]
 
 
-async def set_password(user_id: int, password: str) -> None:
+async def set_password(user_id: int, password: str, *, keep_token_hash: str | None = None) -> None:
+    """Set a new password and end every session and token of the account but `keep_token_hash`.
+
+    Whoever knew the old password (or held a session opened with it) is shut out at once.
+    """
     password_hash = await asyncio.to_thread(hash_password, password)
-    await User.update({User.password_hash: password_hash}).where(User.id == user_id).run()
+    async with transaction():
+        await User.update({User.password_hash: password_hash}).where(User.id == user_id).run()
+        await end_sessions(user_id, keep_token_hash=keep_token_hash)
+
+
+async def change_password(
+    user: CurrentUser, *, current_password: str, new_password: str, token: str, secret: bytes
+) -> None:
+    """Your own change: the current password first; then every other session of yours ends."""
+    await authenticate(user.email, current_password)
+    await set_password(user.id, new_password, keep_token_hash=token_digest(token, secret))
+
+
+async def verify_email(user_id: int) -> None:
+    """The owner of the mailbox proved it (they followed a link mailed to it)."""
+    await (
+        User.update({User.email_verified_at: now()})
+        .where((User.id == user_id) & User.email_verified_at.is_null())
+        .run()
+    )
 
 
 async def user_by_email(email: str) -> dict | None:
@@ -81,13 +114,26 @@ async def authenticate(email: str, password: str) -> CurrentUser:
     valid = await asyncio.to_thread(verify_password, password_hash, password)
     if not (user and valid and user["is_active"]):
         raise NotAuthenticated("Email or password is wrong.", reason="invalid_credentials")
-    return CurrentUser(user["id"], user["email"], user["name"], user["is_admin"])
+    return _current_user(user)
+
+
+def _current_user(user: dict) -> CurrentUser:
+    return CurrentUser(
+        user["id"],
+        user["email"],
+        user["name"],
+        bool(user["is_admin"]),
+        email_verified=user["email_verified_at"] is not None,
+    )
 
 
 async def issue_token(
-    user_id: int, *, kind: str, secret: bytes, label: str = ""
+    user_id: int, *, kind: str, secret: bytes, label: str = "", event_id: int | None = None
 ) -> tuple[str, datetime]:
-    """A session (kind 'session', for the cookie) or an API token (kind 'api', for scanners)."""
+    """A session (kind 'session', for the cookie) or an API token (kind 'api', for scanners).
+
+    An API token with `event_id` is a device's for that one event (see `AuthToken`).
+    """
     lifetime = SESSION_LIFETIME if kind == "session" else API_TOKEN_LIFETIME
     token, expires_at = new_token(), now() + lifetime
     await AuthToken.insert(
@@ -95,7 +141,8 @@ async def issue_token(
             token_hash=token_digest(token, secret),
             user=user_id,
             kind=kind,
-            label=label,
+            label=label[:100],
+            event=event_id,
             expires_at=expires_at,
         )
     ).run()
@@ -109,6 +156,8 @@ async def resolve_token(token: str, secret: bytes) -> CurrentUser | None:
             AuthToken.user.email.as_alias("email"),
             AuthToken.user.name.as_alias("name"),
             AuthToken.user.is_admin.as_alias("is_admin"),
+            AuthToken.user.email_verified_at.as_alias("email_verified_at"),
+            AuthToken.event,
         )
         .where(
             (AuthToken.token_hash == token_digest(token, secret))
@@ -118,11 +167,97 @@ async def resolve_token(token: str, secret: bytes) -> CurrentUser | None:
         .first()
         .run()
     )
-    return CurrentUser(row["id"], row["email"], row["name"], bool(row["is_admin"])) if row else None
+    if row is None:
+        return None
+    return CurrentUser(
+        row["id"],
+        row["email"],
+        row["name"],
+        bool(row["is_admin"]),
+        email_verified=row["email_verified_at"] is not None,
+        token_event_id=row["event"],
+    )
 
 
 async def revoke_token(token: str, secret: bytes) -> None:
     await AuthToken.delete().where(AuthToken.token_hash == token_digest(token, secret)).run()
+
+
+async def end_sessions(user_id: int, *, keep_token_hash: str | None = None) -> None:
+    """End every session and API token of the account, but the one `keep_token_hash` names."""
+    condition = AuthToken.user == user_id
+    if keep_token_hash is not None:
+        condition &= AuthToken.token_hash != keep_token_hash
+    await AuthToken.delete().where(condition).run()
+
+
+_TOKEN_COLUMNS = (
+    AuthToken.id,
+    AuthToken.kind,
+    AuthToken.label,
+    AuthToken.created_at,
+    AuthToken.expires_at,
+    AuthToken.event.slug.as_alias("event_slug"),
+)
+
+
+async def list_own_tokens(
+    user_id: int, *, current_token: str | None, secret: bytes, page: PageRequest
+) -> tuple[list[dict], int]:
+    """The account's live sessions and API tokens, newest first; `current` marks this one."""
+    condition = (AuthToken.user == user_id) & (AuthToken.expires_at > now())
+    rows = await page.apply(
+        AuthToken.select(*_TOKEN_COLUMNS, AuthToken.token_hash)
+        .where(condition)
+        .order_by(AuthToken.created_at, ascending=False)
+        .order_by(AuthToken.id, ascending=False)
+    )
+    current = token_digest(current_token, secret) if current_token else None
+    for row in rows:
+        row["current"] = row.pop("token_hash") == current
+    return rows, await AuthToken.count().where(condition)
+
+
+async def revoke_own_token(user_id: int, token_id: int) -> None:
+    rows = (
+        await AuthToken.delete()
+        .where((AuthToken.id == token_id) & (AuthToken.user == user_id))
+        .returning(AuthToken.id)
+        .run()
+    )
+    if not rows:
+        raise NotFound("You have no session or token with that id.", reason="token_unknown")
+
+
+async def list_event_devices(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
+    """The API tokens made for this event's devices (door scanners), with whose they are."""
+    condition = (AuthToken.event == event_id) & (AuthToken.expires_at > now())
+    if page.q:
+        condition &= AuthToken.label.ilike(f"%{page.q}%") | AuthToken.user.email.ilike(
+            f"%{page.q}%"
+        )
+    rows = await page.apply(
+        AuthToken.select(
+            *_TOKEN_COLUMNS,
+            AuthToken.user.email.as_alias("email"),
+            AuthToken.user.name.as_alias("name"),
+        )
+        .where(condition)
+        .order_by(AuthToken.created_at, ascending=False)
+        .order_by(AuthToken.id, ascending=False)
+    )
+    return rows, await AuthToken.count().where(condition)
+
+
+async def revoke_event_device(event_id: int, token_id: int) -> None:
+    rows = (
+        await AuthToken.delete()
+        .where((AuthToken.id == token_id) & (AuthToken.event == event_id))
+        .returning(AuthToken.id)
+        .run()
+    )
+    if not rows:
+        raise NotFound("No device token with that id in this event.", reason="token_unknown")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,19 +325,28 @@ async def my_events(user_id: int) -> list[dict]:
     return list(events.values())
 
 
-async def people_in_event(event_id: int) -> list[dict]:
-    return (
-        await UserEventRole.select(
+async def people_in_event(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
+    """Everyone with a role in the event, a row per role, by role then email; `q` searches."""
+    condition = UserEventRole.event == event_id
+    if page.q:
+        condition &= UserEventRole.user.email.ilike(f"%{page.q}%") | UserEventRole.user.name.ilike(
+            f"%{page.q}%"
+        )
+    rows = await page.apply(
+        UserEventRole.select(
             UserEventRole.user.id.as_alias("user_id"),
             UserEventRole.user.email.as_alias("email"),
             UserEventRole.user.name.as_alias("name"),
+            UserEventRole.user.email_verified_at.as_alias("email_verified_at"),
             UserEventRole.role,
         )
-        .where(UserEventRole.event == event_id)
+        .where(condition)
         .order_by(UserEventRole.role)
         .order_by(UserEventRole.user.email)
-        .run()
     )
+    for row in rows:
+        row["email_verified"] = row.pop("email_verified_at") is not None
+    return rows, await UserEventRole.count().where(condition)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -256,13 +400,18 @@ async def create_invitation(
     return rows[0], token
 
 
-async def list_invitations(event_id: int) -> list[dict]:
-    return (
-        await Invitation.select()
-        .where(Invitation.event == event_id)
+async def list_invitations(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
+    """The event's invitations, newest first; `q` searches emails and names."""
+    condition = Invitation.event == event_id
+    if page.q:
+        condition &= Invitation.email.ilike(f"%{page.q}%") | Invitation.name.ilike(f"%{page.q}%")
+    rows = await page.apply(
+        Invitation.select()
+        .where(condition)
         .order_by(Invitation.created_at, ascending=False)
-        .run()
+        .order_by(Invitation.id, ascending=False)
     )
+    return rows, await Invitation.count().where(condition)
 
 
 async def revoke_invitation(event_id: int, invitation_id: int) -> None:
@@ -301,37 +450,35 @@ async def _usable_invitation(token: str, secret: bytes) -> dict:
 
 
 async def preview_invitation(token: str, secret: bytes) -> dict:
-    row = await _usable_invitation(token, secret)
-    user = await user_by_email(row["email"])
-    row["has_password"] = bool(user and user["password_hash"])
-    return row
+    """What the invitation offers. It does not say whether the email has an account already:
+    whoever holds the link (the inviting organiser too) must not learn that from it."""
+    return await _usable_invitation(token, secret)
 
 
-async def _has_roles_elsewhere(user_id: int, event_id: int) -> bool:
-    return await UserEventRole.exists().where(
-        (UserEventRole.user == user_id) & (UserEventRole.event != event_id)
-    )
+_CLAIM_REFUSED = (
+    "This email belongs to an account that cannot be claimed through an invitation "
+    "(it is used in other events, or administers eventapp)."
+)
 
 
 async def accept_invitation(token: str, *, name: str, password: str, secret: bytes) -> CurrentUser:
-    """Use the link once: create (or confirm) the account and grant the role, atomically."""
+    """Use the link once: create (or claim, or add a role to) the account, atomically.
+
+    An account with a password is someone's already: the invitation only adds a role, after its
+    password. A passwordless account may take its first password here only if it holds no role
+    elsewhere and is no administrator, since whoever holds the link (the inviting organiser sees
+    it) would otherwise gain an account that acts beyond this event. Hashing is slow, so it runs
+    before the transaction, and the transaction re-reads the account under a lock and writes only
+    if nothing it was decided on has changed.
+    """
     invitation = await _usable_invitation(token, secret)
-    existing = await user_by_email(invitation["email"])
-    if existing and not existing["is_active"]:
-        raise Forbidden("This account is disabled.", reason="account_disabled")
-    if existing and existing["password_hash"]:
-        # The account is someone's already: an invitation adds a role, it never resets a password.
+    seen = await user_by_email(invitation["email"])
+    seen_hash = seen["password_hash"] if seen else None
+    if seen_hash:
         await authenticate(invitation["email"], password)
-    elif existing and await _has_roles_elsewhere(existing["id"], invitation["event"]):
-        # Whoever holds the link (the inviting organiser sees it) must not gain, by choosing the
-        # first password, an account that acts in other events.
-        raise Conflict(
-            "This email belongs to an account used in other events; it cannot be claimed "
-            "through an invitation.",
-            reason="account_claim_refused",
-        )
-    sets_password = existing is None or not existing["password_hash"]
-    password_hash = await asyncio.to_thread(hash_password, password) if sets_password else None
+        new_hash = None
+    else:
+        new_hash = await asyncio.to_thread(hash_password, password)
     async with transaction():
         claimed = (
             await Invitation.update({Invitation.accepted_at: now()})
@@ -346,25 +493,57 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
         )
         if not claimed:
             raise Gone("This invitation has just been used.", reason="invitation_accepted")
-        if existing is None:
+        user = await _locked_user(invitation["email"])
+        if user is None:
             rows = await User.insert(
                 User(
                     email=invitation["email"],
                     name=name or invitation["name"],
-                    password_hash=password_hash,
+                    password_hash=new_hash,
                 )
             ).run()
             user_id = rows[0]["id"]
         else:
-            user_id = existing["id"]
-            if not existing["password_hash"]:
-                await (
-                    User.update(
-                        {User.password_hash: password_hash, User.name: name or existing["name"]}
-                    )
-                    .where(User.id == user_id)
-                    .run()
+            user_id = user["id"]
+            if not user["is_active"]:
+                raise Forbidden("This account is disabled.", reason="account_disabled")
+            if user["password_hash"] != seen_hash:
+                raise Conflict(
+                    "The account changed while the invitation was being accepted; try again.",
+                    reason="account_changed",
                 )
+            if new_hash is not None:
+                await _claim_passwordless(user, invitation["event"], new_hash, name)
         await grant_role(user_id, invitation["event"], Role(invitation["role"]))
-    user = await User.select().where(User.id == user_id).first().run()
-    return CurrentUser(user["id"], user["email"], user["name"], user["is_admin"])
+    return _current_user(await User.select().where(User.id == user_id).first().run())
+
+
+async def _locked_user(email: str) -> dict | None:
+    """The account for `email`, held until the transaction ends (a row lock on PostgreSQL)."""
+    user = await user_by_email(email)
+    if user is not None:
+        await lock_row(User, user["id"])
+        user = await User.select().where(User.id == user["id"]).first().run()
+    return user
+
+
+async def _has_roles_elsewhere(user_id: int, event_id: int) -> bool:
+    return await UserEventRole.exists().where(
+        (UserEventRole.user == user_id) & (UserEventRole.event != event_id)
+    )
+
+
+async def _claim_passwordless(user: dict, event_id: int, password_hash: str, name: str) -> None:
+    if user["is_admin"] or await _has_roles_elsewhere(user["id"], event_id):
+        raise Conflict(_CLAIM_REFUSED, reason="account_claim_refused")
+    updated = (
+        await User.update({User.password_hash: password_hash, User.name: name or user["name"]})
+        .where((User.id == user["id"]) & User.password_hash.is_null())
+        .returning(User.id)
+        .run()
+    )
+    if not updated:
+        raise Conflict(
+            "The account changed while the invitation was being accepted; try again.",
+            reason="account_changed",
+        )

@@ -28,6 +28,9 @@ class User(Table, tablename="users"):
     is_admin = Boolean(default=False)
     organisation = ForeignKey(references=Organisation, on_delete=OnDelete.set_null, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    # Set when the owner of the mailbox proved it (a mailed link); an account created through an
+    # invitation link, which the inviting organiser also saw, stays unverified until then.
+    email_verified_at = Timestamptz(null=True, default=None)
 
 
 class UserEventRole(Table, tablename="user_event_roles"):
@@ -40,12 +43,17 @@ class UserEventRole(Table, tablename="user_event_roles"):
 
 
 class AuthToken(Table, tablename="auth_tokens"):
-    """A browser session or an API token. Only a keyed hash of the token is stored."""
+    """A browser session or an API token. Only a keyed hash of the token is stored.
+
+    An API token may be a device's for one event (a scanner at the door): it then acts only in
+    that event, and that event's organisers can see and revoke it.
+    """
 
     token_hash = Varchar(length=64, required=True)
     user = ForeignKey(references=User, on_delete=OnDelete.cascade, required=True)
     kind = Varchar(length=10, required=True)
     label = Varchar(length=100, default="")
+    event = ForeignKey(references=Event, on_delete=OnDelete.cascade, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz(required=True)
 

@@ -28,6 +28,7 @@ from eventapp.events.schemas import (
     StageOut,
     StagePatch,
 )
+from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
 
 organiser_only = event_role(Role.organiser)
@@ -43,14 +44,17 @@ class EventsController(Controller):
     tags = ["events"]
 
     @get("/", opt={"public": True})
-    async def list_events(self, request: Request) -> list[EventOut]:
-        """Published events, and any event you have a role in."""
+    async def list_events(
+        self, request: Request, page: NamedDependency[PageRequest]
+    ) -> Page[EventOut]:
+        """Published events, and any event you have a role in; `q` searches names and slugs."""
         user = await current_user(request)
-        events = await service.visible_events(
-            user_id=user.id if user else None, is_admin=bool(user and user.is_admin)
+        events, total = await service.visible_events(
+            user_id=user.id if user else None, is_admin=bool(user and user.is_admin), page=page
         )
         days = await service.days_by_event([event["id"] for event in events])
-        return [EventOut(**event, days=days.get(event["id"], [])) for event in events]
+        items = [EventOut(**event, days=days.get(event["id"], [])) for event in events]
+        return page_of(items, total, page)
 
     @post("/", guards=[require_admin], status_code=HTTP_201_CREATED)
     async def create_event(
@@ -87,8 +91,11 @@ class StagesController(Controller):
     dependencies = {"access": Provide(provide_event_access)}
 
     @get("/", guards=[event_visible], opt={"public": True})
-    async def list_stages(self, access: NamedDependency[EventAccess]) -> list[StageOut]:
-        return [StageOut(**row) for row in await service.stages_of(access.event_id)]
+    async def list_stages(
+        self, access: NamedDependency[EventAccess], page: NamedDependency[PageRequest]
+    ) -> Page[StageOut]:
+        rows, total = await service.stages_of(access.event_id, page)
+        return page_of([StageOut(**row) for row in rows], total, page)
 
     @post("/", guards=[organiser_only], status_code=HTTP_201_CREATED)
     async def add_stage(
@@ -117,8 +124,12 @@ class MeetingTablesController(Controller):
     dependencies = {"access": Provide(provide_event_access)}
 
     @get("/", guards=[event_visible], opt={"public": True})
-    async def list_tables(self, access: NamedDependency[EventAccess]) -> list[MeetingTableOut]:
-        return [MeetingTableOut(**row) for row in await service.tables_of(access.event_id)]
+    async def list_tables(
+        self, access: NamedDependency[EventAccess], page: NamedDependency[PageRequest]
+    ) -> Page[MeetingTableOut]:
+        """The meeting tables by label; `q` searches labels and areas."""
+        rows, total = await service.tables_of(access.event_id, page)
+        return page_of([MeetingTableOut(**row) for row in rows], total, page)
 
     @post("/", guards=[organiser_only], status_code=HTTP_201_CREATED)
     async def add_table(

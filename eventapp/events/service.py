@@ -17,6 +17,7 @@ from eventapp.events.schemas import (
     MeetingTablesBulk,
 )
 from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
+from eventapp.pagination import PageRequest
 
 
 async def event_by_slug(slug: str) -> dict:
@@ -77,17 +78,28 @@ async def update_event(event_id: int, patch: EventPatch) -> None:
             await _replace_days(event_id, patch.days)
 
 
-async def visible_events(*, user_id: int | None, is_admin: bool) -> list[dict]:
-    """Published events, plus those the user has a role in (every event for an admin)."""
-    query = Event.select().order_by(Event.created_at, ascending=False)
+async def visible_events(
+    *, user_id: int | None, is_admin: bool, page: PageRequest
+) -> tuple[list[dict], int]:
+    """Published events, plus those the user has a role in (every event for an admin), newest
+    first; `q` searches names and slugs."""
+    conditions = []
     if not is_admin:
-        condition = Event.published.eq(True)
+        visible = Event.published.eq(True)
         if user_id is not None:
-            condition |= Event.id.is_in(
+            visible |= Event.id.is_in(
                 UserEventRole.select(UserEventRole.event).where(UserEventRole.user == user_id)
             )
-        query = query.where(condition)
-    return await query.run()
+        conditions.append(visible)
+    if page.q:
+        conditions.append(Event.name.ilike(f"%{page.q}%") | Event.slug.ilike(f"%{page.q}%"))
+    rows = await page.apply(
+        Event.select()
+        .where(*conditions)
+        .order_by(Event.created_at, ascending=False)
+        .order_by(Event.id, ascending=False)
+    )
+    return rows, await Event.count().where(*conditions)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -97,10 +109,12 @@ async def visible_events(*, user_id: int | None, is_admin: bool) -> list[dict]:
 _STAGE_COLUMNS = (Stage.id, Stage.name, Stage.capacity)
 
 
-async def stages_of(event_id: int) -> list[dict]:
-    return (
-        await Stage.select(*_STAGE_COLUMNS).where(Stage.event == event_id).order_by(Stage.id).run()
-    )
+async def stages_of(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
+    condition = Stage.event == event_id
+    if page.q:
+        condition &= Stage.name.ilike(f"%{page.q}%")
+    rows = await page.apply(Stage.select(*_STAGE_COLUMNS).where(condition).order_by(Stage.id))
+    return rows, await Stage.count().where(condition)
 
 
 async def add_stage(event_id: int, *, name: str, capacity: int) -> dict:
@@ -126,13 +140,17 @@ async def remove_stage(event_id: int, stage_id: int) -> None:
 _TABLE_COLUMNS = (MeetingTable.id, MeetingTable.label, MeetingTable.area, MeetingTable.seats)
 
 
-async def tables_of(event_id: int) -> list[dict]:
-    return (
-        await MeetingTable.select(*_TABLE_COLUMNS)
-        .where(MeetingTable.event == event_id)
-        .order_by(MeetingTable.label)
-        .run()
+async def tables_of(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
+    """The event's meeting tables by label; `q` searches labels and areas."""
+    condition = MeetingTable.event == event_id
+    if page.q:
+        condition &= MeetingTable.label.ilike(f"%{page.q}%") | MeetingTable.area.ilike(
+            f"%{page.q}%"
+        )
+    rows = await page.apply(
+        MeetingTable.select(*_TABLE_COLUMNS).where(condition).order_by(MeetingTable.label)
     )
+    return rows, await MeetingTable.count().where(condition)
 
 
 async def add_tables(event_id: int, tables: list[MeetingTableIn]) -> list[dict]:
@@ -156,7 +174,12 @@ def numbered_labels(existing: list[str], prefix: str, count: int) -> list[str]:
 
 async def add_numbered_tables(event_id: int, bulk: MeetingTablesBulk) -> list[dict]:
     async with transaction():
-        existing = [row["label"] for row in await tables_of(event_id)]
+        existing = [
+            row["label"]
+            for row in await MeetingTable.select(MeetingTable.label)
+            .where(MeetingTable.event == event_id)
+            .run()
+        ]
         labels = numbered_labels(existing, bulk.prefix, bulk.count)
         return await add_tables(
             event_id,

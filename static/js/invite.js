@@ -17,12 +17,6 @@ async function load() {
     $("invite-summary").textContent = `You are invited to ${invitation.event_name} as ${role}, with the email ${invitation.email}.`;
     const form = $("accept-form");
     form.name.value = invitation.name || "";
-    if (invitation.has_password) {
-      $("name-field").hidden = true;
-      $("password-label").textContent = "Your existing password";
-      form.password.autocomplete = "current-password";
-      form.password.removeAttribute("minlength");
-    }
     form.hidden = false;
     form.addEventListener("submit", (event) => accept(event, invitation));
   } catch (error) {

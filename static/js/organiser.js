@@ -1,5 +1,6 @@
 // Organiser: event details and days, stages, meeting tables, invitations, people.
 import { api, explain, show, whoAmI } from "./api.js";
+import { pagedList } from "./pager.js";
 
 const $ = (id) => document.getElementById(id);
 const slug = new URLSearchParams(location.search).get("event");
@@ -82,7 +83,7 @@ function readDetails(form) {
 // --- stages, tables, invitations, people -------------------------------------------------------
 
 async function loadStages() {
-  const stages = await api(`${base}/stages`);
+  const stages = (await api(`${base}/stages?limit=200`)).items;
   $("stages").replaceChildren(...stages.map((stage) => row([stage.name, stage.capacity], {
     label: "Remove",
     ariaLabel: `Remove stage ${stage.name}`,
@@ -90,36 +91,45 @@ async function loadStages() {
   })));
 }
 
-async function loadTables() {
-  const tables = await api(`${base}/tables`);
-  $("tables-summary").textContent = `${tables.length} tables, ${tables.reduce((seats, t) => seats + t.seats, 0)} seats.`;
-  $("tables").replaceChildren(...tables.map((table) => row([table.label, table.area, table.seats], {
+const tables = pagedList({
+  url: `${base}/tables`,
+  body: $("tables"),
+  controls: $("tables-pager"),
+  label: "tables",
+  onPage: (page) => { $("tables-summary").textContent = `${page.total} tables.`; },
+  render: (table) => row([table.label, table.area, table.seats], {
     label: "Remove",
     ariaLabel: `Remove table ${table.label}`,
-    run: () => attempt($("tables-message"), () => api(`${base}/tables/${table.id}`, { method: "DELETE" }), loadTables, "Table removed."),
-  })));
-}
+    run: () => attempt($("tables-message"), () => api(`${base}/tables/${table.id}`, { method: "DELETE" }), tables.load, "Table removed."),
+  }),
+});
 
-async function loadInvitations() {
-  const invitations = await api(`${base}/invitations`);
-  $("invitations").replaceChildren(...invitations.map((invitation) => row(
+const invitations = pagedList({
+  url: `${base}/invitations`,
+  body: $("invitations"),
+  controls: $("invitations-pager"),
+  label: "invitations",
+  render: (invitation) => row(
     [invitation.email, invitation.role, invitation.status],
     invitation.status === "pending" && {
       label: "Revoke",
       ariaLabel: `Revoke the invitation of ${invitation.email}`,
-      run: () => attempt($("invite-message"), () => api(`${base}/invitations/${invitation.id}`, { method: "DELETE" }), loadInvitations, "Invitation revoked."),
+      run: () => attempt($("invite-message"), () => api(`${base}/invitations/${invitation.id}`, { method: "DELETE" }), invitations.load, "Invitation revoked."),
     },
-  )));
-}
+  ),
+});
 
-async function loadPeople() {
-  const people = await api(`${base}/people`);
-  $("people").replaceChildren(...people.map((person) => row([person.name, person.email, person.role], {
+const people = pagedList({
+  url: `${base}/people`,
+  body: $("people"),
+  controls: $("people-pager"),
+  label: "people",
+  render: (person) => row([person.name, person.email + (person.email_verified ? "" : " (unverified)"), person.role], {
     label: "Remove role",
     ariaLabel: `Remove ${person.role} role of ${person.email}`,
-    run: () => attempt($("people-message"), () => api(`${base}/people/${person.user_id}/roles/${person.role}`, { method: "DELETE" }), loadPeople, "Role removed."),
-  })));
-}
+    run: () => attempt($("people-message"), () => api(`${base}/people/${person.user_id}/roles/${person.role}`, { method: "DELETE" }), people.load, "Role removed."),
+  }),
+});
 
 function wireForms() {
   $("add-day").addEventListener("click", () => $("days").append(dayRow()));
@@ -141,7 +151,7 @@ function wireForms() {
     attempt($("tables-message"), () => api(`${base}/tables/bulk`, {
       method: "POST",
       body: { count: Number(form.count.value), prefix: form.prefix.value, area: form.area.value },
-    }), loadTables, "Tables added.");
+    }), tables.load, "Tables added.");
   });
   $("invite-form").addEventListener("submit", (submitted) => {
     submitted.preventDefault();
@@ -154,7 +164,7 @@ function wireForms() {
       $("invite-link").value = invitation.url;
       $("invite-link-box").hidden = false;
       form.reset();
-    }, loadInvitations, "Invitation created.");
+    }, invitations.load, "Invitation created.");
   });
 }
 
@@ -192,7 +202,7 @@ async function start() {
   }
   $("event-sections").hidden = false;
   wireForms();
-  await Promise.all([loadDetails(), loadStages(), loadTables(), loadInvitations(), loadPeople()]);
+  await Promise.all([loadDetails(), loadStages(), tables.load(), invitations.load(), people.load()]);
 }
 
 start().catch((error) => show($("page-message"), explain(error), "error"));

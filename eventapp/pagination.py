@@ -1,0 +1,64 @@
+"""Pages of long lists: every list endpoint takes `limit`, `offset` and `q`, and answers a `Page`.
+
+A list that grows with the event (people, invitations, tables, devices) is never sent whole: a
+page is at most `MAX_LIMIT` rows, so no request holds the event loop for long, and `total` lets a
+page show where the reader is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from litestar.params import QueryParameter
+from pydantic import BaseModel, Field
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+MAX_OFFSET = 1_000_000
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which slice of a list the caller asked for, and the text to search for."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    q: str = ""
+
+    async def apply(self, query: Any) -> list[dict]:
+        """Run a piccolo select for this page (it must be ordered, so pages do not overlap)."""
+        return await query.limit(self.limit).offset(self.offset).run()
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list: `items`, and `total` matching rows from which `offset` counts."""
+
+    items: list[Item]
+    total: int = Field(ge=0, description="How many items match, across every page")
+    limit: int = Field(ge=1, le=MAX_LIMIT)
+    offset: int = Field(ge=0)
+
+
+def page_of(items: list[Item], total: int, page: PageRequest) -> Page[Item]:
+    return Page[Item](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+async def provide_page(
+    limit: Annotated[
+        int,
+        QueryParameter(
+            ge=1,
+            le=MAX_LIMIT,
+            description=f"Items per page (at most {MAX_LIMIT})",
+        ),
+    ] = DEFAULT_LIMIT,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
+    q: Annotated[
+        str,
+        QueryParameter(max_length=100, description="Only items whose text contains this"),
+    ] = "",
+) -> PageRequest:
+    return PageRequest(limit=limit, offset=offset, q=q.strip().replace("\x00", ""))

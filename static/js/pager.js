@@ -1,0 +1,47 @@
+// A searchable, paginated list in a table body: the one way pages show lists that grow.
+import { api } from "./api.js";
+
+/**
+ * Bind `url` (an API list answering {items, total, limit, offset}) to the table body `body`,
+ * with a search box and previous/next buttons in `controls`. `render(item)` makes a row.
+ * Returns { load }: call it to (re)draw the current page.
+ */
+export function pagedList({ url, body, controls, label, render, pageSize = 50, onPage }) {
+  const state = { offset: 0, q: "" };
+  const search = Object.assign(document.createElement("input"), { type: "search", placeholder: `Search ${label}` });
+  search.setAttribute("aria-label", `Search ${label}`);
+  const previous = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: "Previous" });
+  const next = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: "Next" });
+  previous.setAttribute("aria-label", `Previous page of ${label}`);
+  next.setAttribute("aria-label", `Next page of ${label}`);
+  const status = Object.assign(document.createElement("span"), { className: "muted" });
+  status.setAttribute("role", "status");
+  controls.classList.add("pager");
+  controls.replaceChildren(search, previous, status, next);
+
+  async function load() {
+    const params = new URLSearchParams({ limit: String(pageSize), offset: String(state.offset) });
+    if (state.q) params.set("q", state.q);
+    const page = await api(`${url}?${params}`);
+    if (page.items.length === 0 && state.offset > 0) {
+      state.offset = Math.max(0, state.offset - pageSize); // the last item of a page went away
+      return load();
+    }
+    body.replaceChildren(...page.items.map(render));
+    status.textContent = page.total
+      ? `${page.offset + 1}–${page.offset + page.items.length} of ${page.total}`
+      : state.q ? "Nothing matches" : "None yet";
+    previous.disabled = page.offset === 0;
+    next.disabled = page.offset + page.items.length >= page.total;
+    if (onPage) onPage(page);
+  }
+
+  let typing;
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { state.q = search.value.trim(); state.offset = 0; load(); }, 250);
+  });
+  previous.addEventListener("click", () => { state.offset = Math.max(0, state.offset - pageSize); load(); });
+  next.addEventListener("click", () => { state.offset += pageSize; load(); });
+  return { load };
+}
