@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from litestar.params import QueryParameter
+from piccolo.engine.sqlite import SQLiteEngine
 from pydantic import BaseModel, Field
+
+from eventapp.db import active_engine
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -27,6 +30,17 @@ class PageRequest:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     q: str = ""
+
+    def matches(self, *columns: Any) -> Any:
+        """A condition: any of `columns` contains `q`, ignoring case (LIKE is already case-blind
+        on SQLite, for ASCII; PostgreSQL needs ILIKE)."""
+        pattern = f"%{self.q}%"
+        case_blind = isinstance(active_engine(), SQLiteEngine)
+        conditions = [c.like(pattern) if case_blind else c.ilike(pattern) for c in columns]
+        combined = conditions[0]
+        for condition in conditions[1:]:
+            combined |= condition
+        return combined
 
     async def apply(self, query: Any) -> list[dict]:
         """Run a piccolo select for this page (it must be ordered, so pages do not overlap)."""

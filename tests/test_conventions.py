@@ -39,6 +39,48 @@ def test_only_the_listed_routes_are_public(settings):
     assert public == PUBLIC_ROUTES
 
 
+def test_every_list_answers_a_page_never_a_whole_table(settings):
+    """A list that grows with the data is paginated (`eventapp.pagination`), so none is sent whole."""
+    from eventapp.pagination import Page
+
+    app = create_app(settings)
+    lists = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if "GET" not in handler.http_methods:
+                continue
+            returns = handler.parsed_fn_signature.return_type
+            if returns.is_subclass_of(list) or returns.is_subclass_of(tuple):
+                lists.append(route.path)
+            if returns.is_subclass_of(Page):
+                assert "page" in handler.resolve_dependencies(), route.path
+    assert lists == []
+
+
+async def test_pages_are_bounded_and_searchable(client):
+    from eventapp.pagination import MAX_LIMIT
+
+    await signed_in_admin(client)
+    await make_event(client, "sg")
+    await client.post("/api/events/sg/tables/bulk", json={"count": 120, "prefix": "T"})
+    first = (await client.get("/api/events/sg/tables")).json()
+    assert (len(first["items"]), first["total"], first["limit"], first["offset"]) == (
+        50,
+        120,
+        50,
+        0,
+    )
+    last = (await client.get("/api/events/sg/tables", params={"offset": 100, "limit": 50})).json()
+    assert [t["label"] for t in last["items"]][:2] == ["T101", "T102"] and len(last["items"]) == 20
+    found = (await client.get("/api/events/sg/tables", params={"q": "t11", "limit": 200})).json()
+    assert [t["label"] for t in found["items"]] == [f"T11{n}" for n in range(10)]
+    assert found["total"] == 10
+    for bad in ({"limit": 0}, {"limit": MAX_LIMIT + 1}, {"offset": -1}, {"q": "x" * 101}):
+        refused = await client.get("/api/events/sg/tables", params=bad)
+        assert refused.status_code == 400, bad
+        assert refused.headers["content-type"].startswith(PROBLEM)
+
+
 def test_the_app_starts_without_deprecation_warnings(settings):
     """Litestar warns on inferred bodies and dependencies (they fail in 3.0): we declare them all."""
     with warnings.catch_warnings():

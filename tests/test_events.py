@@ -68,7 +68,10 @@ async def test_drafts_are_seen_only_by_their_people_and_published_events_by_all(
     assert (await client.get("/api/events/live")).json()["my_roles"] == []
     await user_with_role("draft", "rex@example.org", Role.reviewer)
     await sign_in(client, "rex@example.org")
-    assert sorted(e["slug"] for e in (await client.get("/api/events")).json()["items"]) == ["draft", "live"]
+    assert sorted(e["slug"] for e in (await client.get("/api/events")).json()["items"]) == [
+        "draft",
+        "live",
+    ]
     assert (await client.get("/api/events/draft")).json()["my_roles"] == ["reviewer"]
 
 

@@ -233,9 +233,7 @@ async def list_event_devices(event_id: int, page: PageRequest) -> tuple[list[dic
     """The API tokens made for this event's devices (door scanners), with whose they are."""
     condition = (AuthToken.event == event_id) & (AuthToken.expires_at > now())
     if page.q:
-        condition &= AuthToken.label.ilike(f"%{page.q}%") | AuthToken.user.email.ilike(
-            f"%{page.q}%"
-        )
+        condition &= page.matches(AuthToken.label, AuthToken.user.email)
     rows = await page.apply(
         AuthToken.select(
             *_TOKEN_COLUMNS,
@@ -329,9 +327,7 @@ async def people_in_event(event_id: int, page: PageRequest) -> tuple[list[dict],
     """Everyone with a role in the event, a row per role, by role then email; `q` searches."""
     condition = UserEventRole.event == event_id
     if page.q:
-        condition &= UserEventRole.user.email.ilike(f"%{page.q}%") | UserEventRole.user.name.ilike(
-            f"%{page.q}%"
-        )
+        condition &= page.matches(UserEventRole.user.email, UserEventRole.user.name)
     rows = await page.apply(
         UserEventRole.select(
             UserEventRole.user.id.as_alias("user_id"),
@@ -404,7 +400,7 @@ async def list_invitations(event_id: int, page: PageRequest) -> tuple[list[dict]
     """The event's invitations, newest first; `q` searches emails and names."""
     condition = Invitation.event == event_id
     if page.q:
-        condition &= Invitation.email.ilike(f"%{page.q}%") | Invitation.name.ilike(f"%{page.q}%")
+        condition &= page.matches(Invitation.email, Invitation.name)
     rows = await page.apply(
         Invitation.select()
         .where(condition)

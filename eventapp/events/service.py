@@ -92,7 +92,7 @@ async def visible_events(
             )
         conditions.append(visible)
     if page.q:
-        conditions.append(Event.name.ilike(f"%{page.q}%") | Event.slug.ilike(f"%{page.q}%"))
+        conditions.append(page.matches(Event.name, Event.slug))
     rows = await page.apply(
         Event.select()
         .where(*conditions)
@@ -112,7 +112,7 @@ _STAGE_COLUMNS = (Stage.id, Stage.name, Stage.capacity)
 async def stages_of(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
     condition = Stage.event == event_id
     if page.q:
-        condition &= Stage.name.ilike(f"%{page.q}%")
+        condition &= page.matches(Stage.name)
     rows = await page.apply(Stage.select(*_STAGE_COLUMNS).where(condition).order_by(Stage.id))
     return rows, await Stage.count().where(condition)
 
@@ -144,9 +144,7 @@ async def tables_of(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
     """The event's meeting tables by label; `q` searches labels and areas."""
     condition = MeetingTable.event == event_id
     if page.q:
-        condition &= MeetingTable.label.ilike(f"%{page.q}%") | MeetingTable.area.ilike(
-            f"%{page.q}%"
-        )
+        condition &= page.matches(MeetingTable.label, MeetingTable.area)
     rows = await page.apply(
         MeetingTable.select(*_TABLE_COLUMNS).where(condition).order_by(MeetingTable.label)
     )

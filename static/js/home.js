@@ -76,7 +76,8 @@ function renderRoles(me) {
 }
 
 async function refresh() {
-  const [me, events] = await Promise.all([whoAmI(), api("/api/events")]);
+  const [me, page] = await Promise.all([whoAmI(), api("/api/events?limit=200")]);
+  const events = page.items;
   const current = chosenSlug(events);
   renderEvent(current);
   renderEventList(events, current);

@@ -66,7 +66,7 @@ def test_an_invited_reviewer_accepts_the_link_and_lands_signed_in(page, live_ser
     page.goto(invitation["url"].replace("http://127.0.0.1:8000", live_server.url))
     expect(page.locator("#invite-summary")).to_contain_text("as reviewer")
     expect(page.get_by_label("Your name")).to_have_value("Nia Reviewer")
-    page.get_by_label("Choose a password").fill("a long enough password")
+    page.get_by_label("Password (10 characters or more)").fill("a long enough password")
     page.get_by_role("button", name="Accept and sign in").click()
     expect(page.locator("#who")).to_contain_text("Nia Reviewer")
     expect(page.locator("#role-list")).to_contain_text("Reviewer")

@@ -71,3 +71,18 @@ def test_an_organiser_edits_the_details_and_days(page, live_server):
     page.reload()
     expect(details.get_by_label("Venue")).to_have_value("Marina Bay Sands Expo")
     expect(page.locator("#days tr")).to_have_count(3)
+
+
+def test_an_organiser_pages_through_and_searches_the_people(page, live_server):
+    sign_in(page, live_server, Role.organiser)
+    page.goto(live_server.url + "/organiser.html?event=asean-showcase")
+    status = page.locator("#people-pager [role=status]")
+    expect(status).to_contain_text("1–50 of")
+    expect(page.locator("#people tr")).to_have_count(50)
+    page.get_by_role("button", name="Next page of people").click()
+    expect(status).to_contain_text("51–")
+    page.get_by_label("Search people").fill("reviewer@")
+    expect(page.locator("#people tr")).to_have_count(1)
+    expect(status).to_have_text("1–1 of 1")
+    page.get_by_label("Search people").fill("nobody-by-this-name")
+    expect(status).to_have_text("Nothing matches")

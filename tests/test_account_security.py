@@ -1,0 +1,205 @@
+"""Review fixes: no account claimed through an invitation race, sessions that end when they
+should, device tokens an organiser can shut out, and accounts marked unverified."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from eventapp.accounts import service
+from eventapp.accounts.schemas import Role
+from eventapp.accounts.tables import User
+from eventapp.events.service import event_by_slug
+from tests.helpers import PASSWORD, make_event, make_user, sign_in, signed_in_admin
+
+
+async def _invite(client, slug: str, email: str, role: str) -> str:
+    response = await client.post(
+        f"/api/events/{slug}/invitations", json={"email": email, "role": role}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["url"].rsplit("#", 1)[1]
+
+
+async def _password_works(email: str, password: str) -> bool:
+    try:
+        await service.authenticate(email, password)
+    except service.NotAuthenticated:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("delay", [0, 0.005])
+async def test_racing_invitations_never_hand_one_organiser_an_account_another_event_claimed(
+    app, client, delay
+):
+    """Event B invites a passwordless account as organiser while event A's organiser, who holds
+    A's link for the same email, accepts it a moment later with a password of their own."""
+    await signed_in_admin(client)
+    await make_event(client, "alpha")
+    await make_event(client, "beta")
+    await service.create_user("vip@example.org", name="VIP")
+    owner_link = await _invite(client, "beta", "vip@example.org", "organiser")
+    organiser_a_link = await _invite(client, "alpha", "vip@example.org", "investor")
+
+    async def accept(token: str, password: str, wait: float):
+        await asyncio.sleep(wait)
+        return await service.accept_invitation(
+            token, name="", password=password, secret=app.state.secret
+        )
+
+    results = await asyncio.gather(
+        accept(owner_link, "the owner's own password", 0),
+        accept(organiser_a_link, "chosen by organiser A", delay),
+        return_exceptions=True,
+    )
+    succeeded = [r for r in results if isinstance(r, service.CurrentUser)]
+    assert len(succeeded) == 1, results
+    refused = next(r for r in results if not isinstance(r, service.CurrentUser))
+    assert refused.reason in {"account_changed", "account_claim_refused", "invalid_credentials"}
+    owner_wins = await _password_works("vip@example.org", "the owner's own password")
+    attacker_wins = await _password_works("vip@example.org", "chosen by organiser A")
+    assert owner_wins != attacker_wins
+    if attacker_wins:
+        beta = await event_by_slug("beta")
+        assert Role.organiser not in await service.roles_in_event(succeeded[0].id, beta["id"])
+
+
+async def test_an_administrator_account_is_never_claimed_through_an_invitation(client):
+    await signed_in_admin(client)
+    await make_event(client, "alpha")
+    await service.create_user("root@example.org", is_admin=True)
+    token = await _invite(client, "alpha", "root@example.org", "reviewer")
+    client.cookies.clear()
+    claim = await client.post(
+        "/api/invitations/accept", json={"token": token, "password": "attacker chosen pw"}
+    )
+    assert claim.status_code == 409 and claim.json()["reason"] == "account_claim_refused"
+
+
+async def test_changing_a_password_ends_every_other_session_and_token(client, app):
+    await make_user("ada@example.org")
+    other_browser = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+    )
+    async with other_browser:
+        await sign_in(other_browser, "ada@example.org")
+        api_token = (
+            await client.post(
+                "/api/auth/tokens", json={"email": "ada@example.org", "password": PASSWORD}
+            )
+        ).json()["token"]
+        await sign_in(client, "ada@example.org")
+        wrong = await client.post(
+            "/api/auth/password",
+            json={"current_password": "not it at all", "new_password": "a brand new password"},
+        )
+        assert wrong.status_code == 401
+        changed = await client.post(
+            "/api/auth/password",
+            json={"current_password": PASSWORD, "new_password": "a brand new password"},
+        )
+        assert changed.status_code == 204
+        assert (await client.get("/api/auth/me")).status_code == 200  # this session stays
+        assert (await other_browser.get("/api/auth/me")).status_code == 401
+        bearer = {"Authorization": f"Bearer {api_token}"}
+        assert (await other_browser.get("/api/auth/me", headers=bearer)).status_code == 401
+    assert await _password_works("ada@example.org", "a brand new password")
+
+
+async def test_a_reset_password_ends_every_session(client):
+    user_id = await make_user("ada@example.org")
+    await sign_in(client, "ada@example.org")
+    await service.set_password(user_id, "set by the owner again")
+    assert (await client.get("/api/auth/me")).status_code == 401
+
+
+async def test_people_see_and_end_their_own_sessions_and_tokens(client, app):
+    await make_user("ada@example.org")
+    await make_user("bob@example.org")
+    await client.post(
+        "/api/auth/tokens",
+        json={"email": "ada@example.org", "password": PASSWORD, "label": "Laptop script"},
+    )
+    await sign_in(client, "ada@example.org")
+    listed = (await client.get("/api/auth/sessions")).json()
+    assert listed["total"] == 2
+    current = [item for item in listed["items"] if item["current"]]
+    assert [item["kind"] for item in current] == ["session"]
+    script = next(item for item in listed["items"] if item["label"] == "Laptop script")
+    assert "token" not in script and "token_hash" not in script
+    # Nobody else can end it.
+    bob = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+    )
+    async with bob:
+        await sign_in(bob, "bob@example.org")
+        foreign = await bob.delete(f"/api/auth/sessions/{script['id']}")
+        assert foreign.status_code == 404
+    assert (await client.delete(f"/api/auth/sessions/{script['id']}")).status_code == 204
+    assert (await client.get("/api/auth/sessions")).json()["total"] == 1
+
+
+async def test_a_lost_scanner_phone_is_shut_out_by_the_events_organiser(client, app):
+    await signed_in_admin(client)
+    await make_event(client, "showcase")
+    await make_event(client, "other", published=True)
+    door = await make_user("door@example.org")
+    await service.grant_role(door, (await event_by_slug("showcase"))["id"], Role.door_staff)
+    await service.grant_role(door, (await event_by_slug("other"))["id"], Role.organiser)
+    no_role = await client.post(
+        "/api/auth/tokens",
+        json={"email": "admin@example.org", "password": PASSWORD, "event": "nowhere"},
+    )
+    assert no_role.status_code == 404
+    created = await client.post(
+        "/api/auth/tokens",
+        json={
+            "email": "door@example.org",
+            "password": PASSWORD,
+            "label": "Door A phone",
+            "event": "showcase",
+        },
+    )
+    assert created.status_code == 201 and created.json()["event"] == "showcase"
+    phone = {"Authorization": f"Bearer {created.json()['token']}"}
+    scanner = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+    )
+    async with scanner:
+        assert (await scanner.get("/api/auth/me", headers=phone)).status_code == 200
+        # A device token acts only in its own event, however much its owner may do elsewhere.
+        elsewhere = await scanner.get("/api/events/other/people", headers=phone)
+        assert elsewhere.status_code == 403
+        sessions = await scanner.get("/api/auth/sessions", headers=phone)
+        assert sessions.status_code == 403 and sessions.json()["reason"] == "token_scope"
+
+        devices = (await client.get("/api/events/showcase/devices")).json()
+        assert [(d["label"], d["email"]) for d in devices["items"]] == [
+            ("Door A phone", "door@example.org")
+        ]
+        assert (await client.get("/api/events/other/devices")).json()["total"] == 0
+        revoked = await client.delete(f"/api/events/showcase/devices/{devices['items'][0]['id']}")
+        assert revoked.status_code == 204
+        assert (await scanner.get("/api/auth/me", headers=phone)).status_code == 401
+
+
+async def test_an_account_made_from_an_invitation_link_is_unverified(client):
+    await signed_in_admin(client)
+    await make_event(client, "showcase")
+    token = await _invite(client, "showcase", "rita@example.org", "reviewer")
+    accepted = await client.post(
+        "/api/invitations/accept", json={"token": token, "password": PASSWORD}
+    )
+    assert accepted.status_code == 200 and accepted.json()["email_verified"] is False
+    await sign_in(client, "admin@example.org")
+    people = (await client.get("/api/events/showcase/people", params={"q": "rita"})).json()
+    assert [(p["email"], p["email_verified"]) for p in people["items"]] == [
+        ("rita@example.org", False)
+    ]
+    user = await User.select(User.id).where(User.email == "rita@example.org").first()
+    await service.verify_email(user["id"])
+    people = (await client.get("/api/events/showcase/people", params={"q": "rita"})).json()
+    assert people["items"][0]["email_verified"] is True
