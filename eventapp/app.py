@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,8 +18,10 @@ from litestar.static_files import create_static_files_router
 from eventapp import __version__, db
 from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, require_login
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
-from eventapp.accounts.throttle import MemoryCounter, PasswordThrottle, RedisCounter
+from eventapp.accounts.throttle import MemoryCounter, RedisCounter, Throttle
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
+from eventapp.mail.routes import ROUTES as MAIL_ROUTES
+from eventapp.mail.sender import MailSender
 from eventapp.pagination import provide_page
 from eventapp.problems import EXCEPTION_HANDLERS
 from eventapp.settings import Settings
@@ -63,12 +67,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             from redis.asyncio import Redis
 
             app.state.redis = Redis.from_url(settings.redis_url)
-            app.state.throttle = PasswordThrottle(
+            app.state.throttle = Throttle(
                 RedisCounter(app.state.redis), namespace=settings.redis_namespace
             )
+        sender = asyncio.create_task(app.state.mail.run(), name="mail sender")
         try:
             yield
         finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await engine.close()
@@ -78,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             *ACCOUNT_ROUTES,
             *EVENT_ROUTES,
+            *MAIL_ROUTES,
             create_static_files_router(
                 path="/",
                 directories=[settings.static_dir],
@@ -98,7 +107,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "engine": engine,
                 "redis": None,
                 # In this process until the lifespan connects Redis, which every process shares.
-                "throttle": PasswordThrottle(MemoryCounter()),
+                "throttle": Throttle(MemoryCounter()),
+                # Every process runs a sender; leases keep them from sending a message twice.
+                "mail": MailSender(settings),
             }
         ),
         request_max_body_size=settings.max_body_bytes,

@@ -62,6 +62,20 @@ def run(host: str | None, port: int | None, workers: int | None, reload: bool) -
     )
 
 
+@main.command("send-mail")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
+def send_mail(once: bool) -> None:
+    """Deliver the outbox (every `eventapp run` process does this too)."""
+    from eventapp.mail.sender import MailSender
+
+    settings = Settings()
+    sender = MailSender(settings)
+    if sender.server is None:
+        raise click.UsageError("Set EVENTAPP_SMTP_URL to send mail.")
+    sent = with_database(settings, sender.deliver_due if once else sender.run)
+    console.print(f"[green]Sent[/] {sent} messages")
+
+
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations."""

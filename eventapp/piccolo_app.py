@@ -2,8 +2,16 @@
 
 from piccolo.conf.apps import AppConfig
 
-from eventapp.accounts.tables import AuthToken, Invitation, Organisation, User, UserEventRole
+from eventapp.accounts.tables import (
+    AuthToken,
+    Invitation,
+    LoginLink,
+    Organisation,
+    User,
+    UserEventRole,
+)
 from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
+from eventapp.mail.tables import OutboxMessage
 from eventapp.settings import PROJECT_ROOT
 
 APP_CONFIG = AppConfig(
@@ -19,6 +27,8 @@ APP_CONFIG = AppConfig(
         UserEventRole,
         AuthToken,
         Invitation,
+        LoginLink,
+        OutboxMessage,
     ],
     migration_dependencies=[],
     commands=[],

@@ -44,6 +44,21 @@ class Settings(BaseSettings):
     public_url: str = Field(default="", description="Base URL used in invitation links.")
     secure_cookies: bool = Field(default=False, description="Set the Secure flag (behind HTTPS).")
     static_dir: Path = PROJECT_ROOT / "static"
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:password@host:587 (STARTTLS when offered), smtps://... (TLS), "
+        "or smtp+starttls://... (STARTTLS required). Unset: mail stays in the outbox.",
+    )
+    mail_from: str = Field(default="eventapp <noreply@localhost>", description="The From header.")
+    mail_log_bodies: bool = Field(
+        default=False,
+        description="Without SMTP, write whole messages (links included) to the log: for a "
+        "laptop demo only. Otherwise only who, what and when are logged.",
+    )
+    mail_lease_s: float = Field(default=60, gt=0, description="How long a sender holds a message.")
+    mail_retry_s: float = Field(default=30, gt=0, description="First retry delay; then doubling.")
+    mail_max_attempts: int = Field(default=8, ge=1, le=50)
+    mail_poll_s: float = Field(default=2, gt=0, description="How often the sender looks for mail.")
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     postgres_pool_size: int = Field(default=10, ge=1, le=200)
 

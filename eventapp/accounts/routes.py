@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from eventapp.accounts import service
 from eventapp.accounts.guards import (
@@ -27,8 +28,12 @@ from eventapp.accounts.schemas import (
     InvitationOut,
     InvitationPreview,
     InvitationToken,
+    LinkRequest,
+    LinkRequested,
+    LinkToken,
     MeOut,
     PasswordChange,
+    PasswordReset,
     PersonOut,
     Role,
     TokenInfo,
@@ -36,24 +41,55 @@ from eventapp.accounts.schemas import (
     TokenRequest,
 )
 from eventapp.accounts.service import CurrentUser
-from eventapp.accounts.throttle import PasswordThrottle
+from eventapp.accounts.throttle import MAIL_LINK_LIMITS, Throttle
 from eventapp.errors import Forbidden
 from eventapp.events.service import event_by_slug
 from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
 
 PUBLIC = {"public": True}
-# Routes that check a password: their attempts count against `PasswordThrottle` (429 when spent).
+# Routes that check a password: their attempts count against `Throttle` (429 when spent).
 CHECKS_PASSWORD = {"rate_limited": True}
+# Routes that mail a link: every request counts against `MAIL_LINK_LIMITS` (429 when spent).
+MAILS_LINKS = {"rate_limited": True}
 # Routes a device token for one event may still call outside that event.
 ANY_TOKEN = {"any_token": True}
 
 
 def password_attempt(connection: ASGIConnection, account: str):
     """Count a password attempt from this client for `account` (see `accounts.throttle`)."""
-    throttle: PasswordThrottle = connection.app.state.throttle
+    throttle: Throttle = connection.app.state.throttle
     address = connection.client.host if connection.client else "unknown"
     return throttle.attempt(address=address, account=account)
+
+
+LINK_ON_ITS_WAY = "If an account has this email, a link is on its way to it."
+
+
+async def mail_link_later(request: Request, email: str, purpose: str) -> Response[LinkRequested]:
+    """Answer at once, the same for known and unknown emails; look the account up afterwards.
+
+    The lookup and the mail run as a background task after the answer is sent, so neither the
+    answer nor its timing tells whether the email has an account.
+    """
+    address = request.client.host if request.client else "unknown"
+    throttle: Throttle = request.app.state.throttle
+    async with throttle.attempt(
+        address=address, account=email, limits=MAIL_LINK_LIMITS, refund_success=False
+    ):
+        pass
+
+    async def mail_it() -> None:
+        await service.mail_login_link(
+            email, purpose=purpose, secret=request.app.state.secret, mailing=mailing(request)
+        )
+        request.app.state.mail.wake()
+
+    return Response(
+        LinkRequested(detail=LINK_ON_ITS_WAY),
+        status_code=HTTP_202_ACCEPTED,
+        background=BackgroundTask(mail_it),
+    )
 
 
 async def me_out(user: CurrentUser) -> MeOut:
@@ -149,6 +185,43 @@ class AuthController(Controller):
                 secret=request.app.state.secret,
             )
 
+    @post("/sign-in-link", opt={**PUBLIC, **MAILS_LINKS}, status_code=HTTP_202_ACCEPTED)
+    async def request_sign_in_link(
+        self, request: Request, data: JSONBody[LinkRequest]
+    ) -> Response[LinkRequested]:
+        """Mail a one-time sign-in link (valid 15 minutes) to an account's address."""
+        return await mail_link_later(request, data.email, "sign_in")
+
+    @post("/sign-in-link/redeem", opt=PUBLIC, status_code=200)
+    async def redeem_sign_in_link(
+        self, request: Request, data: JSONBody[LinkToken]
+    ) -> Response[MeOut]:
+        """Sign in with the mailed link (once); it also proves the email is yours."""
+        user = await service.redeem_login_link(
+            data.token, purpose="sign_in", secret=request.app.state.secret
+        )
+        return await sign_in(request, user)
+
+    @post("/password-reset", opt={**PUBLIC, **MAILS_LINKS}, status_code=HTTP_202_ACCEPTED)
+    async def request_password_reset(
+        self, request: Request, data: JSONBody[LinkRequest]
+    ) -> Response[LinkRequested]:
+        """Mail a one-time link (valid one hour) to choose a new password."""
+        return await mail_link_later(request, data.email, "reset")
+
+    @post("/password-reset/complete", opt=PUBLIC, status_code=200)
+    async def complete_password_reset(
+        self, request: Request, data: JSONBody[PasswordReset]
+    ) -> Response[MeOut]:
+        """Set the new password with the mailed link: every other session and token ends."""
+        user = await service.redeem_login_link(
+            data.token,
+            purpose="reset",
+            secret=request.app.state.secret,
+            new_password=data.new_password,
+        )
+        return await sign_in(request, user)
+
     @get("/sessions")
     async def list_sessions(
         self,
@@ -175,6 +248,20 @@ def invitation_out(row: dict) -> dict:
     return {**row, "status": service.invitation_status(row, service.now())}
 
 
+def mailing(connection: ASGIConnection) -> service.Mailing:
+    settings = connection.app.state.settings
+    return service.Mailing(base_url=settings.base_url, delivers=settings.smtp_url is not None)
+
+
+def invitation_link(request: Request, row: dict, token: str) -> InvitationLink:
+    """The new invitation; its link only when no mail leaves, so that the organiser passes it on."""
+    request.app.state.mail.wake()
+    url = (
+        None if row["mailed_only"] else f"{request.app.state.settings.base_url}/invite.html#{token}"
+    )
+    return InvitationLink(**invitation_out(row), url=url)
+
+
 class EventInvitationsController(Controller):
     path = "/api/events/{slug:str}/invitations"
     tags = ["accounts"]
@@ -189,17 +276,35 @@ class EventInvitationsController(Controller):
         user: NamedDependency[CurrentUser],
         data: JSONBody[InvitationCreate],
     ) -> InvitationLink:
-        """Invite someone by a one-time link (valid 7 days); the link is shown only now."""
+        """Invite someone by a one-time link (valid 7 days), mailed to them."""
         row, token = await service.create_invitation(
             access.event_id,
             email=data.email,
             role=data.role,
             name=data.name,
-            invited_by=user.id,
+            inviter=user,
             secret=request.app.state.secret,
+            mailing=mailing(request),
         )
-        url = f"{request.app.state.settings.base_url}/invite.html#{token}"
-        return InvitationLink(**invitation_out(row), url=url)
+        return invitation_link(request, row, token)
+
+    @post("/{invitation_id:int}/resend", status_code=HTTP_201_CREATED)
+    async def resend(
+        self,
+        request: Request,
+        access: NamedDependency[EventAccess],
+        user: NamedDependency[CurrentUser],
+        invitation_id: RowId,
+    ) -> InvitationLink:
+        """Send a pending invitation again with a new link; the previous link stops working."""
+        row, token = await service.resend_invitation(
+            access.event_id,
+            invitation_id,
+            inviter=user,
+            secret=request.app.state.secret,
+            mailing=mailing(request),
+        )
+        return invitation_link(request, row, token)
 
     @get("/")
     async def list_invitations(

@@ -104,6 +104,7 @@ class InvitationOut(BaseModel):
     email: str
     name: str
     role: Role
+    mailed_only: bool
     created_at: datetime
     expires_at: datetime
     accepted_at: datetime | None
@@ -112,9 +113,28 @@ class InvitationOut(BaseModel):
 
 
 class InvitationLink(InvitationOut):
-    """Returned once, at creation: the link is the only copy of the token."""
+    """Returned once, at creation. The invitation is mailed to the invitee; only when no mail
+    leaves this server (no SMTP) is the link also given here, for the organiser to pass on."""
 
-    url: str
+    url: str | None = Field(description="The link to copy; null when it went by mail only")
+
+
+class LinkRequest(Strict):
+    email: EmailStr
+
+
+class LinkRequested(BaseModel):
+    detail: str
+
+
+class LinkToken(Strict):
+    """The token from a mailed link, sent in a body so that no access log records it."""
+
+    token: str = Field(min_length=1, max_length=100)
+
+
+class PasswordReset(LinkToken):
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
 
 
 class InvitationToken(Strict):

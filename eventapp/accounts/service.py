@@ -11,15 +11,35 @@ from datetime import UTC, datetime, timedelta
 
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.security import hash_password, new_token, token_digest, verify_password
-from eventapp.accounts.tables import AuthToken, Invitation, User, UserEventRole
+from eventapp.accounts.tables import AuthToken, Invitation, LoginLink, User, UserEventRole
 from eventapp.db import lock_row, transaction
 from eventapp.errors import Conflict, Forbidden, Gone, NotAuthenticated, NotFound
 from eventapp.events.tables import Event
+from eventapp.mail import service as mail
 from eventapp.pagination import PageRequest
 
 SESSION_LIFETIME = timedelta(days=14)
 API_TOKEN_LIFETIME = timedelta(days=90)
 INVITATION_LIFETIME = timedelta(days=7)
+LOGIN_LINK_LIFETIMES = {"sign_in": timedelta(minutes=15), "reset": timedelta(hours=1)}
+ROLE_NAMES = {
+    Role.organiser: "an organiser",
+    Role.reviewer: "a reviewer",
+    Role.investor: "an investor",
+    Role.startup: "a start-up",
+    Role.door_staff: "door staff",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Mailing:
+    """How links reach people: the site's base URL, and whether mail leaves (SMTP is set).
+
+    When it does, a link mailed to someone is never shown to anyone else.
+    """
+
+    base_url: str
+    delivers: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,17 +380,29 @@ def invitation_status(row: dict, at: datetime) -> str:
 
 
 async def create_invitation(
-    event_id: int, *, email: str, role: Role, name: str, invited_by: int, secret: bytes
+    event_id: int,
+    *,
+    email: str,
+    role: Role,
+    name: str,
+    inviter: CurrentUser,
+    secret: bytes,
+    mailing: Mailing,
 ) -> tuple[dict, str]:
-    """Store a pending invitation and return it with its token, which is never stored in clear."""
+    """Store a pending invitation, queue its mail, and return it with its token.
+
+    The token is never stored in clear. With mail delivered, the invitation is `mailed_only`: the
+    link reaches only the invitee, and accepting it proves the mailbox is theirs.
+    """
     token = new_token()
+    email = normalise_email(email)
     async with transaction():
         # An expired, unused invitation for the same person and role makes way for the new one.
         await (
             Invitation.update({Invitation.revoked_at: now()})
             .where(
                 (Invitation.event == event_id)
-                & (Invitation.email == normalise_email(email))
+                & (Invitation.email == email)
                 & (Invitation.role == role.value)
                 & Invitation.accepted_at.is_null()
                 & Invitation.revoked_at.is_null()
@@ -378,22 +410,78 @@ async def create_invitation(
             )
             .run()
         )
-        rows = (
-            await Invitation.insert(
-                Invitation(
-                    event=event_id,
-                    email=normalise_email(email),
-                    name=name,
-                    role=role.value,
-                    token_hash=token_digest(token, secret),
-                    invited_by=invited_by,
-                    expires_at=now() + INVITATION_LIFETIME,
-                )
+        row = await _insert_invitation(event_id, email, role, name, inviter, token, secret, mailing)
+    return row, token
+
+
+async def resend_invitation(
+    event_id: int, invitation_id: int, *, inviter: CurrentUser, secret: bytes, mailing: Mailing
+) -> tuple[dict, str]:
+    """Revoke a pending invitation's link and send a new one in its place."""
+    token = new_token()
+    async with transaction():
+        revoked = (
+            await Invitation.update({Invitation.revoked_at: now()})
+            .where(
+                (Invitation.id == invitation_id)
+                & (Invitation.event == event_id)
+                & Invitation.accepted_at.is_null()
+                & Invitation.revoked_at.is_null()
             )
-            .returning(*Invitation.all_columns())
+            .returning(Invitation.email, Invitation.role, Invitation.name)
             .run()
         )
-    return rows[0], token
+        if not revoked:
+            raise NotFound("No pending invitation with that id in this event.")
+        old = revoked[0]
+        row = await _insert_invitation(
+            event_id, old["email"], Role(old["role"]), old["name"], inviter, token, secret, mailing
+        )
+    return row, token
+
+
+async def _insert_invitation(
+    event_id: int,
+    email: str,
+    role: Role,
+    name: str,
+    inviter: CurrentUser,
+    token: str,
+    secret: bytes,
+    mailing: Mailing,
+) -> dict:
+    rows = (
+        await Invitation.insert(
+            Invitation(
+                event=event_id,
+                email=email,
+                name=name,
+                role=role.value,
+                token_hash=token_digest(token, secret),
+                invited_by=inviter.id,
+                expires_at=now() + INVITATION_LIFETIME,
+                mailed_only=mailing.delivers,
+            )
+        )
+        .returning(*Invitation.all_columns())
+        .run()
+    )
+    event = await Event.select(Event.name, Event.timezone).where(Event.id == event_id).first()
+    await mail.enqueue(
+        to=email,
+        template="invitation",
+        event_id=event_id,
+        secret=True,
+        context={
+            "event": event,
+            "name": name,
+            "inviter": inviter.name or inviter.email,
+            "role_name": ROLE_NAMES[role],
+            "url": f"{mailing.base_url}/invite.html#{token}",
+            "expires_at": rows[0]["expires_at"],
+        },
+    )
+    return rows[0]
 
 
 async def list_invitations(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
@@ -511,6 +599,8 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
             if new_hash is not None:
                 await _claim_passwordless(user, invitation["event"], new_hash, name)
         await grant_role(user_id, invitation["event"], Role(invitation["role"]))
+        if invitation["mailed_only"]:
+            await verify_email(user_id)
     return _current_user(await User.select().where(User.id == user_id).first().run())
 
 
@@ -543,3 +633,77 @@ async def _claim_passwordless(user: dict, event_id: int, password_hash: str, nam
             "The account changed while the invitation was being accepted; try again.",
             reason="account_changed",
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Links by mail: sign in without a password, or set a new one.
+
+
+async def mail_login_link(email: str, *, purpose: str, secret: bytes, mailing: Mailing) -> None:
+    """Mail a one-time link (`purpose` 'sign_in' or 'reset') if the email has an active account.
+
+    Says nothing either way: the caller answers the same whether or not the email is known.
+    """
+    user = await user_by_email(email)
+    if user is None or not user["is_active"]:
+        return
+    token, lifetime = new_token(), LOGIN_LINK_LIFETIMES[purpose]
+    page = "signin.html" if purpose == "sign_in" else "reset.html"
+    async with transaction():
+        await LoginLink.insert(
+            LoginLink(
+                token_hash=token_digest(token, secret),
+                user=user["id"],
+                purpose=purpose,
+                expires_at=now() + lifetime,
+            )
+        ).run()
+        await mail.enqueue(
+            to=user["email"],
+            template="sign_in_link" if purpose == "sign_in" else "password_reset",
+            secret=True,
+            context={
+                "name": user["name"],
+                "url": f"{mailing.base_url}/{page}#{token}",
+                "minutes": int(lifetime.total_seconds() // 60),
+            },
+        )
+
+
+async def redeem_login_link(
+    token: str, *, purpose: str, secret: bytes, new_password: str | None = None
+) -> CurrentUser:
+    """Use a mailed link once: it proves the mailbox, signs in, and for a reset sets the password
+    (ending every session and token the account had, and its other unused links)."""
+    new_hash = await asyncio.to_thread(hash_password, new_password) if new_password else None
+    async with transaction():
+        used = (
+            await LoginLink.update({LoginLink.used_at: now()})
+            .where(
+                (LoginLink.token_hash == token_digest(token, secret))
+                & (LoginLink.purpose == purpose)
+                & LoginLink.used_at.is_null()
+                & (LoginLink.expires_at > now())
+            )
+            .returning(LoginLink.user)
+            .run()
+        )
+        if not used:
+            raise Gone(
+                "This link has expired or was used already; ask for a new one.",
+                reason="link_invalid",
+            )
+        user_id = used[0]["user"]
+        user = await User.select().where(User.id == user_id).first()
+        if not user["is_active"]:
+            raise Forbidden("This account is disabled.", reason="account_disabled")
+        await verify_email(user_id)
+        if new_hash is not None:
+            await User.update({User.password_hash: new_hash}).where(User.id == user_id).run()
+            await end_sessions(user_id)
+            await (
+                LoginLink.update({LoginLink.used_at: now()})
+                .where((LoginLink.user == user_id) & LoginLink.used_at.is_null())
+                .run()
+            )
+    return _current_user(await User.select().where(User.id == user_id).first())

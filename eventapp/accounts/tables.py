@@ -71,12 +71,27 @@ class Invitation(Table, tablename="invitations"):
     expires_at = Timestamptz(required=True)
     accepted_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+    # Sent only to the invitee's mailbox (the organiser never saw the link): accepting it proves
+    # the email is theirs.
+    mailed_only = Boolean(default=False)
+
+
+class LoginLink(Table, tablename="login_links"):
+    """A one-time, short-lived link mailed to its owner: to sign in, or to set a new password."""
+
+    token_hash = Varchar(length=64, required=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, required=True)
+    purpose = Varchar(length=10, required=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(required=True)
+    used_at = Timestamptz(null=True, default=None)
 
 
 unique_index("users_email_uq", User, ["lower(email)"], reason="email_taken")
 unique_index("user_event_roles_uq", UserEventRole, ["user", "event", "role"], reason="role_exists")
 unique_index("auth_tokens_hash_uq", AuthToken, ["token_hash"], reason="token_exists")
 unique_index("invitations_hash_uq", Invitation, ["token_hash"], reason="token_exists")
+unique_index("login_links_hash_uq", LoginLink, ["token_hash"], reason="token_exists")
 unique_index(
     "invitations_open_uq",
     Invitation,

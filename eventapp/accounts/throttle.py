@@ -1,4 +1,4 @@
-"""Password guessing slowed down: failed attempts counted atomically per address and per account.
+"""Guessing slowed down: attempts counted atomically per client address and per account.
 
 Every route that checks a password (sign-in, API tokens, accepting an invitation, changing a
 password) shares one budget per client address and one per account. A budget's window opens at
@@ -9,6 +9,9 @@ its first attempt and lasts a fixed time:
 - an attempt that succeeds is refunded, so a venue behind one NAT address, where hundreds sign in
   correctly at once, does not lock itself out; only failures use up the budget;
 - the account budget stops one account being guessed from many addresses.
+
+Requests for mailed links (sign-in, password reset) use the same mechanism with their own
+budgets (`MAIL_LINK_LIMITS`), counting every request, so nobody can flood a mailbox.
 
 With Redis configured the counts live there (a Lua script: INCR, and EXPIRE on the first
 hit), shared by every worker and replica; without it, in this process's memory, where the event
@@ -35,8 +38,16 @@ class Limit:
     window_s: int
 
 
-ADDRESS_LIMIT = Limit("address", attempts=30, window_s=60)
-ACCOUNT_LIMIT = Limit("account", attempts=10, window_s=300)
+# Failed password checks: per client address, then per account.
+PASSWORD_LIMITS = (
+    Limit("address", attempts=30, window_s=60),
+    Limit("account", attempts=10, window_s=300),
+)
+# Mailed links (sign-in, password reset): every request counts, so nobody floods a mailbox.
+MAIL_LINK_LIMITS = (
+    Limit("mail-address", attempts=20, window_s=600),
+    Limit("mail-account", attempts=3, window_s=900),
+)
 
 
 class Counter(Protocol):
@@ -97,7 +108,7 @@ class RedisCounter:
         await self._refund(keys=[key])
 
 
-class PasswordThrottle:
+class Throttle:
     def __init__(self, counter: Counter, *, namespace: str = "eventapp") -> None:
         self._counter = counter
         self._namespace = namespace
@@ -107,15 +118,24 @@ class PasswordThrottle:
         return f"{self._namespace}:throttle:{limit.scope}:{digest}"
 
     @asynccontextmanager
-    async def attempt(self, *, address: str, account: str) -> AsyncIterator[None]:
-        """Count a password attempt for `address` and `account` (an email, lower-cased).
+    async def attempt(
+        self,
+        *,
+        address: str,
+        account: str,
+        limits: tuple[Limit, Limit] = PASSWORD_LIMITS,
+        refund_success: bool = True,
+    ) -> AsyncIterator[None]:
+        """Count an attempt for `address` and `account` (an email, lower-cased).
 
-        Raises `RateLimited` (429, Retry-After) once either budget is spent; the enclosed check
-        raising `NotAuthenticated` keeps the attempt counted, anything else refunds it.
+        Raises `RateLimited` (429, Retry-After) once either budget is spent. An enclosed check
+        raising `NotAuthenticated` keeps the attempt counted; any other error refunds it, and so
+        does success when `refund_success`.
         """
         counted: list[str] = []
+        address_limit, account_limit = limits
         try:
-            for limit, value in ((ADDRESS_LIMIT, address), (ACCOUNT_LIMIT, account.lower())):
+            for limit, value in ((address_limit, address), (account_limit, account.lower())):
                 key = self._key(limit, value)
                 count, retry_after = await self._counter.add(key, limit.window_s)
                 counted.append(key)
@@ -132,7 +152,8 @@ class PasswordThrottle:
             await self._refund(counted)
             raise
         else:
-            await self._refund(counted)
+            if refund_success:
+                await self._refund(counted)
 
     async def _refund(self, keys: list[str]) -> None:
         for key in keys:

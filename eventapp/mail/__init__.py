@@ -1,0 +1,1 @@
+"""Mail: an outbox written in the transaction that causes a message, delivered in the background."""
