@@ -91,6 +91,31 @@ def live_server(
         yield LiveServer(url, logins)
 
 
+AXE_SOURCE = Path(__file__).parent / "browser" / "vendor" / "axe-core" / "axe.min.js"
+
+
+def assert_accessible(page) -> None:
+    """axe-core (vendored) finds no serious or critical WCAG violation on the page as it is now.
+
+    The checker is evaluated through the browser's devtools protocol, which the page's
+    Content-Security-Policy does not govern, so pages need no exception for it.
+    """
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.evaluate(AXE_SOURCE.read_text())
+    results = page.evaluate(
+        """() => axe.run(document, {
+            runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+            resultTypes: ["violations"],
+        })"""
+    )
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+    assert not serious, serious
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium through Playwright; Playwright never downloads a browser of its own.

@@ -126,7 +126,7 @@ const people = pagedList({
   label: "people",
   render: (person) => row([person.name, person.email + (person.email_verified ? "" : " (unverified)"), person.role], {
     label: "Remove role",
-    ariaLabel: `Remove ${person.role} role of ${person.email}`,
+    ariaLabel: `Remove role ${person.role} of ${person.email}`,
     run: () => attempt($("people-message"), () => api(`${base}/people/${person.user_id}/roles/${person.role}`, { method: "DELETE" }), people.load, "Role removed."),
   }),
 });

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from eventapp.accounts.schemas import Role
+from tests.live import assert_accessible
 
 pytestmark = pytest.mark.browser
 
@@ -18,6 +19,7 @@ def test_the_home_page_shows_the_event_and_an_organiser_signs_in(page, live_serv
     expect(page.locator("#event-name")).to_have_text("ASEAN Start-up Showcase 2027")
     expect(page.locator("#event-facts")).to_contain_text("Suntec Singapore Convention Centre")
     expect(page.locator("#event-facts")).to_contain_text("Asia/Singapore")
+    assert_accessible(page)
 
     email, password = live_server.logins[Role.organiser]
     page.get_by_label("Email").fill(email)
@@ -30,6 +32,7 @@ def test_the_home_page_shows_the_event_and_an_organiser_signs_in(page, live_serv
     expect(page.locator("#who")).to_contain_text("Olivia Organiser")
     expect(page.locator("#role-list")).to_contain_text("Organiser")
     expect(page.get_by_role("link", name="Event settings, people and invitations")).to_be_visible()
+    assert_accessible(page)
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator("#sign-in")).to_be_visible()
@@ -66,6 +69,7 @@ def test_an_invited_reviewer_accepts_the_link_and_lands_signed_in(page, live_ser
     page.goto(invitation["url"].replace("http://127.0.0.1:8000", live_server.url))
     expect(page.locator("#invite-summary")).to_contain_text("as reviewer")
     expect(page.get_by_label("Your name")).to_have_value("Nia Reviewer")
+    assert_accessible(page)
     page.get_by_label("Password (10 characters or more)").fill("a long enough password")
     page.get_by_role("button", name="Accept and sign in").click()
     expect(page.locator("#who")).to_contain_text("Nia Reviewer")

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from eventapp.accounts.schemas import Role
+from tests.live import assert_accessible
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +27,7 @@ def test_an_organiser_adds_a_stage_tables_and_invites_a_reviewer(page, live_serv
         "ASEAN Start-up Showcase 2027"
     )
     expect(page.locator("#tables-summary")).to_contain_text("24 tables")
+    assert_accessible(page)
 
     page.locator("#stage-form").get_by_label("Name").fill("Workshop Room")
     page.locator("#stage-form").get_by_label("Capacity").fill("60")
@@ -81,7 +83,7 @@ def test_an_organiser_pages_through_and_searches_the_people(page, live_server):
     expect(page.locator("#people tr")).to_have_count(50)
     page.get_by_role("button", name="Next page of people").click()
     expect(status).to_contain_text("51–")
-    page.get_by_label("Search people").fill("reviewer@")
+    page.get_by_label("Search people").fill("reviewer@demo")
     expect(page.locator("#people tr")).to_have_count(1)
     expect(status).to_have_text("1–1 of 1")
     page.get_by_label("Search people").fill("nobody-by-this-name")
