@@ -46,14 +46,22 @@ def main() -> None:
 @click.option("--reload", is_flag=True, help="Restart on code changes (development)")
 def run(host: str | None, port: int | None, workers: int | None, reload: bool) -> None:
     """Serve the app with uvicorn."""
+    import os
+
     import uvicorn
 
+    # The app (in every worker) reads its settings from the environment: links it mails must
+    # name the host and port it really serves on.
+    if host:
+        os.environ["EVENTAPP_HOST"] = host
+    if port:
+        os.environ["EVENTAPP_PORT"] = str(port)
     settings = Settings()
     uvicorn.run(
         "eventapp.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         workers=None if reload else (workers or settings.workers),
         reload=reload,
         log_level=settings.log_level,

@@ -65,17 +65,16 @@ def serving(env: dict[str, str], *args: str) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
-) -> Iterator[LiveServer]:
-    """The app on the demo event, served by uvicorn exactly as `eventapp run` serves it."""
-    folder = tmp_path_factory.mktemp("live")
+@contextmanager
+def demo_server(folder: Path, sqlite_template: Path, **settings: str) -> Iterator[LiveServer]:
+    """The demo event, seeded into a fresh database and served as `eventapp run` serves it;
+    `settings` are extra EVENTAPP_* variables (say, EVENTAPP_SMTP_URL)."""
     database = folder / "live.sqlite"
     shutil.copyfile(sqlite_template, database)
     env = {
         "EVENTAPP_DATABASE_URL": f"sqlite:///{database}",
         "EVENTAPP_VAR_DIR": str(folder / "var"),
+        **settings,
     }
     seeded = subprocess.run(
         [sys.executable, "-m", "eventapp.cli", "demo", "--json"],
@@ -89,6 +88,15 @@ def live_server(
     }
     with serving(env) as url:
         yield LiveServer(url, logins)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[LiveServer]:
+    """The app on the demo event, served by uvicorn exactly as `eventapp run` serves it."""
+    with demo_server(tmp_path_factory.mktemp("live"), sqlite_template) as server:
+        yield server
 
 
 AXE_SOURCE = Path(__file__).parent / "browser" / "vendor" / "axe-core" / "axe.min.js"

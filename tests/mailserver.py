@@ -7,6 +7,7 @@ import email
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import Message
 
 import pytest
@@ -58,8 +59,8 @@ class SmtpServer:
         self.url = f"smtp://127.0.0.1:{port}"
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
+@contextmanager
+def running_smtp_server() -> Iterator[SmtpServer]:
     mailbox = Mailbox()
     port = _free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
@@ -68,6 +69,12 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield SmtpServer(mailbox, port)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    with running_smtp_server() as server:
+        yield server
 
 
 def body_of(message: Message) -> str:

@@ -320,3 +320,42 @@ async def test_a_sender_killed_mid_batch_loses_nothing_and_repeats_nothing(
     ids = mailbox.message_ids()
     assert len(ids) == 12 and len(set(ids)) == 12, ids
     assert time.monotonic() - started < 30
+
+
+async def test_the_answer_leaves_before_the_email_is_looked_up(app, client, monkeypatch):
+    """Known and unknown emails cost the same to answer: the lookup (and the mail) run only
+    after the whole answer is sent, so its timing cannot tell whether an account exists."""
+    events: list[str] = []
+    looked_up = asyncio.Event()
+
+    async def lookup(*args, **kwargs) -> None:
+        events.append("lookup")
+        looked_up.set()
+
+    monkeypatch.setattr(accounts, "mail_login_link", lookup)
+    body = b'{"email": "ada@example.org"}'
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/auth/sign-in-link",
+        "raw_path": b"/api/auth/sign-in-link",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver.local"), (b"content-type", b"application/json")],
+        "client": ("192.0.2.1", 50000),
+        "server": ("testserver.local", 80),
+    }
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            events.append("answered")
+
+    await app(scope, receive, send)
+    await asyncio.wait_for(looked_up.wait(), 5)
+    assert events == ["answered", "lookup"]

@@ -104,6 +104,18 @@ $("sign-in-form").addEventListener("submit", async (submitted) => {
   }
 });
 
+$("link-form").addEventListener("submit", async (submitted) => {
+  submitted.preventDefault();
+  const form = submitted.target;
+  const path = submitted.submitter?.value === "reset" ? "/api/auth/password-reset" : "/api/auth/sign-in-link";
+  try {
+    const answer = await api(path, { method: "POST", body: { email: form.email.value } });
+    show($("link-message"), `${answer.detail} Check your mailbox.`, "ok");
+  } catch (error) {
+    show($("link-message"), explain(error), "error");
+  }
+});
+
 $("sign-out").addEventListener("click", async () => {
   await api("/api/auth/logout", { method: "POST" });
   await refresh();

@@ -1,5 +1,6 @@
 // Organiser: event details and days, stages, meeting tables, invitations, people.
 import { api, explain, show, whoAmI } from "./api.js";
+import { renderConsoleNav } from "./console.js";
 import { pagedList } from "./pager.js";
 
 const $ = (id) => document.getElementById(id);
@@ -10,15 +11,15 @@ function cell(text) {
   return Object.assign(document.createElement("td"), { textContent: text ?? "" });
 }
 
-function row(cells, action) {
+function row(cells, ...actions) {
   const tr = document.createElement("tr");
   tr.append(...cells.map(cell));
   const td = document.createElement("td");
-  if (action) {
+  for (const action of actions.filter(Boolean)) {
     const button = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: action.label });
     button.setAttribute("aria-label", action.ariaLabel || action.label);
     button.addEventListener("click", action.run);
-    td.append(button);
+    td.append(button, " ");
   }
   tr.append(td);
   return tr;
@@ -116,6 +117,15 @@ const invitations = pagedList({
       ariaLabel: `Revoke the invitation of ${invitation.email}`,
       run: () => attempt($("invite-message"), () => api(`${base}/invitations/${invitation.id}`, { method: "DELETE" }), invitations.load, "Invitation revoked."),
     },
+    invitation.status !== "accepted" && {
+      label: "Send again",
+      ariaLabel: `Send again the invitation of ${invitation.email}`,
+      run: () => attempt($("invite-message"), async () => {
+        const renewed = await api(`${base}/invitations/${invitation.id}/resend`, { method: "POST" });
+        $("invite-link-box").hidden = !renewed.url;
+        if (renewed.url) $("invite-link").value = renewed.url;
+      }, invitations.load, "Sent again with a new link; the previous one no longer works."),
+    },
   ),
 });
 
@@ -161,10 +171,11 @@ function wireForms() {
         method: "POST",
         body: { email: form.email.value, name: form.name.value, role: form.role.value },
       });
-      $("invite-link").value = invitation.url;
-      $("invite-link-box").hidden = false;
+      // With mail configured the link goes only to the invitee's mailbox.
+      $("invite-link-box").hidden = !invitation.url;
+      if (invitation.url) $("invite-link").value = invitation.url;
       form.reset();
-    }, invitations.load, "Invitation created.");
+    }, invitations.load, "Invitation created and mailed.");
   });
 }
 
@@ -200,6 +211,7 @@ async function start() {
     show($("page-message"), "Only this event's organisers can change its settings.", "error");
     return;
   }
+  renderConsoleNav($("console-nav"), slug);
   $("event-sections").hidden = false;
   wireForms();
   await Promise.all([loadDetails(), loadStages(), tables.load(), invitations.load(), people.load()]);

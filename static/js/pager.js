@@ -4,9 +4,10 @@ import { api } from "./api.js";
 /**
  * Bind `url` (an API list answering {items, total, limit, offset}) to the table body `body`,
  * with a search box and previous/next buttons in `controls`. `render(item)` makes a row.
- * Returns { load }: call it to (re)draw the current page.
+ * `filters()` adds query parameters (say, a status chosen beside the list).
+ * Returns { load, restart }: redraw the current page, or go back to the first.
  */
-export function pagedList({ url, body, controls, label, render, pageSize = 50, onPage }) {
+export function pagedList({ url, body, controls, label, render, pageSize = 50, onPage, filters = () => ({}) }) {
   const state = { offset: 0, q: "" };
   const search = Object.assign(document.createElement("input"), { type: "search", placeholder: `Search ${label}` });
   search.setAttribute("aria-label", `Search ${label}`);
@@ -22,6 +23,7 @@ export function pagedList({ url, body, controls, label, render, pageSize = 50, o
   async function load() {
     const params = new URLSearchParams({ limit: String(pageSize), offset: String(state.offset) });
     if (state.q) params.set("q", state.q);
+    for (const [key, value] of Object.entries(filters())) if (value) params.set(key, value);
     const page = await api(`${url}?${params}`);
     if (page.items.length === 0 && state.offset > 0) {
       state.offset = Math.max(0, state.offset - pageSize); // the last item of a page went away
@@ -43,5 +45,5 @@ export function pagedList({ url, body, controls, label, render, pageSize = 50, o
   });
   previous.addEventListener("click", () => { state.offset = Math.max(0, state.offset - pageSize); load(); });
   next.addEventListener("click", () => { state.offset += pageSize; load(); });
-  return { load };
+  return { load, restart: () => { state.offset = 0; return load(); } };
 }

@@ -22,12 +22,12 @@ def test_the_home_page_shows_the_event_and_an_organiser_signs_in(page, live_serv
     assert_accessible(page)
 
     email, password = live_server.logins[Role.organiser]
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("not my password")
+    page.locator("#sign-in-form").get_by_label("Email").fill(email)
+    page.locator("#sign-in-form").get_by_label("Password").fill("not my password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#sign-in-message")).to_have_text("Email or password is wrong.")
 
-    page.get_by_label("Password").fill(password)
+    page.locator("#sign-in-form").get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#who")).to_contain_text("Olivia Organiser")
     expect(page.locator("#role-list")).to_contain_text("Organiser")

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.browser
 def sign_in(page, live_server, role: Role) -> None:
     email, password = live_server.logins[role]
     page.goto(live_server.url + "/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
+    page.locator("#sign-in-form").get_by_label("Email").fill(email)
+    page.locator("#sign-in-form").get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#role-list")).to_be_visible()
 

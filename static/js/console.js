@@ -1,0 +1,22 @@
+// The organiser console: one navigation across the organiser's pages of an event.
+const PAGES = [
+  { href: "/organiser.html", label: "Settings and people" },
+  { href: "/outbox.html", label: "Mail" },
+];
+
+/** Fill `nav` with links to every console page of the event `slug`, marking the current one. */
+export function renderConsoleNav(nav, slug) {
+  const list = document.createElement("ul");
+  for (const page of PAGES) {
+    const link = Object.assign(document.createElement("a"), {
+      href: `${page.href}?event=${encodeURIComponent(slug)}`,
+      textContent: page.label,
+    });
+    if (location.pathname === page.href) link.setAttribute("aria-current", "page");
+    const item = document.createElement("li");
+    item.append(link);
+    list.append(item);
+  }
+  nav.replaceChildren(list);
+  nav.hidden = false;
+}
