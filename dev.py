@@ -71,6 +71,10 @@ def run() -> None:
     ensure_environment()
     eventapp("migrate")
     eventapp("demo")
+    if not os.environ.get("EVENTAPP_SMTP_URL"):
+        # A laptop demo has no mail server: show the mails (their links too) in this terminal.
+        os.environ.setdefault("EVENTAPP_MAIL_LOG_BODIES", "true")
+        say("no EVENTAPP_SMTP_URL: mail is written to this terminal instead of being sent")
     say("serving on http://127.0.0.1:8000 (Ctrl+C stops)")
     os.execv(str(BIN / "eventapp"), [str(BIN / "eventapp"), "run"])
 
