@@ -359,3 +359,24 @@ async def test_the_answer_leaves_before_the_email_is_looked_up(app, client, monk
     await app(scope, receive, send)
     await asyncio.wait_for(looked_up.wait(), 5)
     assert events == ["answered", "lookup"]
+
+
+async def test_a_message_carries_its_attachments_and_a_stable_message_id(
+    client,
+    smtp_server,  # noqa: F811
+    mail_settings,
+):
+    calendar = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+    async with db.transaction():
+        message_id = await mail.enqueue(
+            to="investor@example.org",
+            template="sign_in_link",
+            context=_link_context(),
+            attachments=(mail.Attachment("meeting.ics", "text/calendar", calendar),),
+        )
+    assert await MailSender(mail_settings).deliver_due() == 1
+    [received] = smtp_server.mailbox.messages
+    [attached] = [part for part in received.walk() if part.get_filename() == "meeting.ics"]
+    assert attached.get_content_type() == "text/calendar"
+    assert attached.get_payload(decode=True) == calendar
+    assert received["Message-ID"].startswith(f"<outbox-{message_id}-")
