@@ -42,7 +42,7 @@ from eventapp.accounts.schemas import (
 )
 from eventapp.accounts.service import CurrentUser
 from eventapp.accounts.throttle import MAIL_LINK_LIMITS, Throttle
-from eventapp.errors import Forbidden
+from eventapp.errors import Forbidden, NotFound
 from eventapp.events.service import event_by_slug
 from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
@@ -56,11 +56,15 @@ MAILS_LINKS = {"rate_limited": True}
 ANY_TOKEN = {"any_token": True}
 
 
+def client_address(connection: ASGIConnection) -> str:
+    """The caller's address (uvicorn applies X-Forwarded-For from trusted proxies only)."""
+    return connection.client.host if connection.client else "unknown"
+
+
 def password_attempt(connection: ASGIConnection, account: str):
-    """Count a password attempt from this client for `account` (see `accounts.throttle`)."""
+    """Count a password check from this client for `account` (see `accounts.throttle`)."""
     throttle: Throttle = connection.app.state.throttle
-    address = connection.client.host if connection.client else "unknown"
-    return throttle.attempt(address=address, account=account)
+    return throttle.attempt(address=client_address(connection), account=account)
 
 
 LINK_ON_ITS_WAY = "If an account has this email, a link is on its way to it."
@@ -72,12 +76,8 @@ async def mail_link_later(request: Request, email: str, purpose: str) -> Respons
     The lookup and the mail run as a background task after the answer is sent, so neither the
     answer nor its timing tells whether the email has an account.
     """
-    address = request.client.host if request.client else "unknown"
     throttle: Throttle = request.app.state.throttle
-    async with throttle.attempt(
-        address=address, account=email, limits=MAIL_LINK_LIMITS, refund_success=False
-    ):
-        pass
+    await throttle.spend(address=client_address(request), account=email, limits=MAIL_LINK_LIMITS)
 
     async def mail_it() -> None:
         await service.mail_login_link(
@@ -155,6 +155,8 @@ class AuthController(Controller):
         if data.event is not None:
             event = await event_by_slug(data.event)
             if not await service.roles_in_event(user.id, event["id"]):
+                if not event["published"]:
+                    raise NotFound(f"There is no event {data.event!r}.", reason="event_unknown")
                 raise Forbidden("You need a role in this event.", reason="role_required")
             event_id = event["id"]
         token, expires_at = await service.issue_token(

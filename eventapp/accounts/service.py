@@ -578,6 +578,11 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
         if not claimed:
             raise Gone("This invitation has just been used.", reason="invitation_accepted")
         user = await _locked_user(invitation["email"])
+        if user is None and seen is not None:
+            raise Conflict(
+                "The account changed while the invitation was being accepted; try again.",
+                reason="account_changed",
+            )
         if user is None:
             rows = await User.insert(
                 User(

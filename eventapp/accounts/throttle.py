@@ -117,43 +117,39 @@ class Throttle:
         digest = hashlib.sha256(f"{limit.scope}:{value}".encode()).hexdigest()[:32]
         return f"{self._namespace}:throttle:{limit.scope}:{digest}"
 
-    @asynccontextmanager
-    async def attempt(
-        self,
-        *,
-        address: str,
-        account: str,
-        limits: tuple[Limit, Limit] = PASSWORD_LIMITS,
-        refund_success: bool = True,
-    ) -> AsyncIterator[None]:
-        """Count an attempt for `address` and `account` (an email, lower-cased).
-
-        Raises `RateLimited` (429, Retry-After) once either budget is spent. An enclosed check
-        raising `NotAuthenticated` keeps the attempt counted; any other error refunds it, and so
-        does success when `refund_success`.
-        """
+    async def spend(self, *, address: str, account: str, limits: tuple[Limit, Limit]) -> list[str]:
+        """Count one attempt against both budgets; `RateLimited` (429, Retry-After) once either
+        is spent (the refused attempt itself is not counted). Returns the keys counted."""
         counted: list[str] = []
-        address_limit, account_limit = limits
+        for limit, value in zip(limits, (address, account.lower()), strict=True):
+            key = self._key(limit, value)
+            count, retry_after = await self._counter.add(key, limit.window_s)
+            counted.append(key)
+            if count > limit.attempts:
+                await self._refund(counted)
+                raise RateLimited(
+                    "Too many attempts; wait before trying again.",
+                    retry_after=retry_after,
+                    reason="too_many_attempts",
+                )
+        return counted
+
+    @asynccontextmanager
+    async def attempt(self, *, address: str, account: str) -> AsyncIterator[None]:
+        """Count a password check for `address` and `account` (an email) under `PASSWORD_LIMITS`.
+
+        The check raising `NotAuthenticated` keeps the attempt counted; success, or any other
+        error, refunds it.
+        """
+        counted = await self.spend(address=address, account=account, limits=PASSWORD_LIMITS)
         try:
-            for limit, value in ((address_limit, address), (account_limit, account.lower())):
-                key = self._key(limit, value)
-                count, retry_after = await self._counter.add(key, limit.window_s)
-                counted.append(key)
-                if count > limit.attempts:
-                    raise RateLimited(
-                        "Too many failed attempts; wait before trying again.",
-                        retry_after=retry_after,
-                        reason="too_many_attempts",
-                    )
             yield
         except NotAuthenticated:
             raise
         except BaseException:
             await self._refund(counted)
             raise
-        else:
-            if refund_success:
-                await self._refund(counted)
+        await self._refund(counted)
 
     async def _refund(self, keys: list[str]) -> None:
         for key in keys:

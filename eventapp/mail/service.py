@@ -170,6 +170,12 @@ async def resend(event_id: int, message_id: int) -> dict:
 # The sender's steps
 
 
+_DUE = (
+    "SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= {} "
+    "AND (claimed_until IS NULL OR claimed_until < {}) ORDER BY id LIMIT 1"
+)
+
+
 async def claim_next(lease: timedelta) -> dict | None:
     """Take the oldest due message for `lease`, or None; no other sender can take it meanwhile.
 
@@ -177,14 +183,12 @@ async def claim_next(lease: timedelta) -> dict | None:
     transaction already serialises the claim.
     """
     at = now()
+    # A plain read first: an idle outbox costs every sender's poll no write lock.
+    if not await OutboxMessage.raw(_DUE, at, at):
+        return None
     skip_locked = "" if isinstance(active_engine(), SQLiteEngine) else " FOR UPDATE SKIP LOCKED"
     async with transaction():
-        due = await OutboxMessage.raw(
-            "SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= {} "
-            "AND (claimed_until IS NULL OR claimed_until < {}) ORDER BY id LIMIT 1" + skip_locked,
-            at,
-            at,
-        )
+        due = await OutboxMessage.raw(_DUE + skip_locked, at, at)
         if not due:
             return None
         rows = (
