@@ -380,3 +380,44 @@ async def test_a_message_carries_its_attachments_and_a_stable_message_id(
     assert attached.get_content_type() == "text/calendar"
     assert attached.get_payload(decode=True) == calendar
     assert received["Message-ID"].startswith(f"<outbox-{message_id}-")
+
+
+async def test_the_sender_signs_in_to_a_server_that_wants_a_login(client, mail_settings):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from tests.live import _free_port
+    from tests.mailserver import Mailbox
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"s3cret pass"
+        return AuthResult(success=ok)
+
+    mailbox, port = Mailbox(), _free_port()
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        async with db.transaction():
+            await mail.enqueue(to="a@example.org", template="sign_in_link", context=_link_context())
+        anonymous = mail_settings.model_copy(
+            update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{port}")}
+        )
+        assert await MailSender(anonymous).deliver_due() == 0
+        [waiting] = await OutboxMessage.select().run()
+        # A missing login is the set-up's fault, not the message's: it waits, never fails.
+        assert waiting["status"] == "queued" and waiting["last_error"].startswith("530")
+        await asyncio.sleep(0.1)  # the first retry delay in these settings
+        signed_in = mail_settings.model_copy(
+            update={"smtp_url": SecretStr(f"smtp://eventapp:s3cret%20pass@127.0.0.1:{port}")}
+        )
+        assert await MailSender(signed_in).deliver_due() == 1
+        assert len(mailbox.messages) == 1
+    finally:
+        controller.stop()

@@ -76,6 +76,17 @@ def email_of(message: dict, sender: str, domain: str) -> EmailMessage:
     return email
 
 
+# 530 authentication required, 535 credentials invalid, 538 encryption required to log in.
+_LOGIN_REFUSALS = frozenset({530, 535, 538})
+
+
+def _describe(error: Exception) -> str:
+    """The server's answer ('550 5.1.1 No such mailbox') or what went wrong on the way."""
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return f"{error.code} {error.message}"
+    return f"{type(error).__name__}: {error}"
+
+
 class MailSender:
     """Delivers due messages until stopped; one per process is enough."""
 
@@ -108,18 +119,37 @@ class MailSender:
         smtp: aiosmtplib.SMTP | None = None
         try:
             while (message := await service.claim_next(lease)) is not None:
-                try:
-                    if smtp is None:
+                if smtp is None:
+                    try:
                         smtp = await self._connect()
+                    except (aiosmtplib.SMTPException, OSError) as error:
+                        # The server, or our login to it, is wrong: no message is at fault, so
+                        # none fails for it; this one waits for the next round with the others.
+                        await service.mark_retry(
+                            message,
+                            _describe(error),
+                            first_delay_s=settings.mail_retry_s,
+                            max_attempts=settings.mail_max_attempts,
+                        )
+                        break
+                try:
                     await smtp.send_message(email_of(message, settings.mail_from, self.domain))
                 except aiosmtplib.SMTPResponseException as error:
-                    answer = f"{error.code} {error.message}"
+                    if error.code in _LOGIN_REFUSALS:
+                        # Our login is missing or wrong: the set-up's fault, not the message's.
+                        await service.mark_retry(
+                            message,
+                            _describe(error),
+                            first_delay_s=settings.mail_retry_s,
+                            max_attempts=settings.mail_max_attempts,
+                        )
+                        break
                     if 500 <= error.code < 600:
-                        await service.mark_failed(message["id"], answer)
+                        await service.mark_failed(message["id"], _describe(error))
                     else:
                         await service.mark_retry(
                             message,
-                            answer,
+                            _describe(error),
                             first_delay_s=settings.mail_retry_s,
                             max_attempts=settings.mail_max_attempts,
                         )
@@ -127,7 +157,7 @@ class MailSender:
                 except (aiosmtplib.SMTPException, OSError) as error:
                     await service.mark_retry(
                         message,
-                        f"{type(error).__name__}: {error}",
+                        _describe(error),
                         first_delay_s=settings.mail_retry_s,
                         max_attempts=settings.mail_max_attempts,
                     )
