@@ -18,6 +18,7 @@ from eventapp import __version__, db
 from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, require_login
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
+from eventapp.openapi import TimeOfDaySchema, document_api
 from eventapp.problems import EXCEPTION_HANDLERS
 from eventapp.settings import Settings
 from eventapp.system import health
@@ -74,8 +75,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Shared by every process, so the password rate limit holds across workers and replicas.
         stores["rate_limit"] = RedisStore.with_client(url=settings.redis_url, namespace="eventapp")
 
-    return Litestar(
+    app = Litestar(
         stores=stores,
+        plugins=[TimeOfDaySchema()],
         route_handlers=[
             health,
             *ACCOUNT_ROUTES,
@@ -103,10 +105,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Run a start-up pitch and investor matchmaking event end to end.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+            openapi_router=Router(
+                path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False
+            ),
         ),
         logging_config=LoggingConfig(
             root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
             log_exceptions="always" if settings.log_level == "debug" else "debug",
         ),
     )
+    document_api(app)  # every refusal, declared once by kind in eventapp/openapi.py
+    return app

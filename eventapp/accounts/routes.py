@@ -33,11 +33,23 @@ from eventapp.accounts.schemas import (
     TokenRequest,
 )
 from eventapp.accounts.service import CurrentUser
+from eventapp.openapi import Refusal
 from eventapp.params import RowId
 
 # Credential guessing is slowed per client address on every route that takes a password.
 _password_rate_limit = RateLimitConfig(rate_limit=("minute", 30), set_rate_limit_headers=False)
 PUBLIC = {"public": True}
+# What the password routes refuse besides the kinds every route gets (eventapp/openapi.py).
+WRONG_PASSWORD = Refusal(401, "Email or password is wrong.", ("invalid_credentials",))
+PASSWORD_ROUTE = {**PUBLIC, "rate_limited": True, "refuses": [WRONG_PASSWORD]}
+INVITATION_LINK = [
+    Refusal(404, "The invitation link is not valid.", ("invitation_unknown",)),
+    Refusal(
+        410,
+        "The invitation was used, revoked or has expired.",
+        ("invitation_accepted", "invitation_revoked", "invitation_expired"),
+    ),
+]
 
 
 async def me_out(user: CurrentUser) -> MeOut:
@@ -72,7 +84,9 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ["accounts"]
 
-    @post("/login", opt=PUBLIC, middleware=[_password_rate_limit.middleware], status_code=200)
+    @post(
+        "/login", opt=PASSWORD_ROUTE, middleware=[_password_rate_limit.middleware], status_code=200
+    )
     async def login(self, request: Request, data: JSONBody[Credentials]) -> Response[MeOut]:
         """Sign in with email and password; sets the session cookie pages use."""
         user = await service.authenticate(data.email, data.password)
@@ -90,7 +104,7 @@ class AuthController(Controller):
 
     @post(
         "/tokens",
-        opt=PUBLIC,
+        opt=PASSWORD_ROUTE,
         middleware=[_password_rate_limit.middleware],
         status_code=HTTP_201_CREATED,
     )
@@ -155,17 +169,33 @@ class InvitationController(Controller):
 
     path = "/api/invitations"
     tags = ["accounts"]
-    opt = PUBLIC
+    opt = {**PUBLIC, "rate_limited": True}
     middleware = [_password_rate_limit.middleware]
 
-    @post("/preview", status_code=200)
+    @post("/preview", status_code=200, opt={"refuses": INVITATION_LINK})
     async def preview(self, request: Request, data: JSONBody[InvitationToken]) -> InvitationPreview:
         """What the invitation offers, before accepting it."""
         return InvitationPreview(
             **await service.preview_invitation(data.token, request.app.state.secret)
         )
 
-    @post("/accept", status_code=200)
+    @post(
+        "/accept",
+        status_code=200,
+        opt={
+            "refuses": [
+                *INVITATION_LINK,
+                WRONG_PASSWORD,
+                Refusal(403, "The account is disabled.", ("account_disabled",)),
+                Refusal(
+                    409,
+                    "The email's account is used in other events, or was just created.",
+                    ("account_claim_refused", "conflict"),
+                    open=True,
+                ),
+            ]
+        },
+    )
     async def accept(self, request: Request, data: JSONBody[InvitationAccept]) -> Response[MeOut]:
         """Use the invitation once: creates the account or adds the role, and signs in."""
         user = await service.accept_invitation(
@@ -185,7 +215,10 @@ class PeopleController(Controller):
         """Everyone with a role in the event, one row per role."""
         return [PersonOut(**row) for row in await service.people_in_event(access.event_id)]
 
-    @delete("/{user_id:int}/roles/{role:str}")
+    @delete(
+        "/{user_id:int}/roles/{role:str}",
+        opt={"refuses": [Refusal(409, "An event keeps one organiser.", ("last_organiser",))]},
+    )
     async def revoke_role(
         self, access: NamedDependency[EventAccess], user_id: RowId, role: FromPath[Role]
     ) -> None:
