@@ -18,7 +18,7 @@ from eventapp import __version__, db
 from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, require_login
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
-from eventapp.openapi import TimeOfDaySchema, document_api
+from eventapp.openapi import document_api
 from eventapp.problems import EXCEPTION_HANDLERS
 from eventapp.settings import Settings
 from eventapp.system import health
@@ -77,7 +77,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         stores=stores,
-        plugins=[TimeOfDaySchema()],
         route_handlers=[
             health,
             *ACCOUNT_ROUTES,

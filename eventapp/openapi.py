@@ -10,15 +10,15 @@ default; a refusal only its service knows (an expired invitation) is added on th
 `opt={"refuses": [Refusal(...)]}`. A test fuzzes the server from this document (schemathesis),
 so a status or shape the document does not announce fails the suite.
 
-The same pass states what Litestar leaves out: whether a request model refuses unknown fields
-(`additionalProperties`), and that a 204 has no content.
+The same pass takes our models' schemas from pydantic, which validates the requests (Litestar's
+own drop patterns and say `duration` for a time of day), so each request model states whether
+it refuses unknown fields; and it says that a 204 has no content.
 """
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Litestar
@@ -34,10 +34,9 @@ from litestar.openapi.spec import (
     Reference,
     Schema,
 )
-from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
-from litestar.typing import FieldDefinition
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from eventapp.problems import PROBLEM_JSON
 
@@ -236,14 +235,14 @@ RETRY_AFTER = OpenAPIHeader(
 )
 
 
-class TimeOfDaySchema(OpenAPISchemaPlugin):
-    """`datetime.time` is a time of day (`format: time`); Litestar says `duration`."""
+@dataclass
+class PydanticSchema(Schema):
+    """A model's schema exactly as pydantic validates it (Litestar's own drops patterns)."""
 
-    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
-        return field_definition.annotation is datetime.time
+    json_schema: dict[str, Any] = field(default_factory=dict)
 
-    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
-        return Schema(type=OpenAPIType.STRING, format="time")  # type: ignore[arg-type]
+    def to_schema(self) -> dict[str, Any]:
+        return self.json_schema
 
 
 def refusals_for(handler: HTTPRouteHandler, method: str, operation: Operation) -> list[Refusal]:
@@ -304,13 +303,21 @@ def _eventapp_models() -> dict[str, type[BaseModel]]:
     return found
 
 
-def _state_unknown_fields(components: Components) -> None:
-    """Each model says whether it refuses unknown fields, as pydantic's `extra` decides."""
-    models = _eventapp_models()
-    for name, schema in (components.schemas or {}).items():
-        model = models.get(name)
-        if model is not None and schema.type == OpenAPIType.OBJECT:
-            schema.additional_properties = model.model_config.get("extra") != "forbid"
+def _use_pydantic_schemas(components: Components) -> None:
+    """Our models' schemas from pydantic, which validates requests with exactly these rules.
+
+    Each model also says whether it refuses unknown fields (`extra="forbid"`, then pydantic writes
+    `additionalProperties: false`); the others say they take them.
+    """
+    schemas = components.schemas = dict(components.schemas or {})
+    models = [model for name, model in _eventapp_models().items() if name in schemas]
+    _, top = models_json_schema(
+        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    for name, definition in top.get("$defs", {}).items():
+        if definition.get("type") == "object":
+            definition.setdefault("additionalProperties", True)
+        schemas[name] = PydanticSchema(json_schema=definition)
 
 
 def document_api(app: Litestar) -> OpenAPI:
@@ -328,7 +335,6 @@ def document_api(app: Litestar) -> OpenAPI:
         for status, refusals in sorted(by_status.items()):
             if str(status) not in own:
                 responses[str(status)] = _response_for(refusals)
-    components = openapi.components
-    components.schemas = {**(components.schemas or {}), "ProblemDetails": PROBLEM_DETAILS}
-    _state_unknown_fields(components)
+    _use_pydantic_schemas(openapi.components)
+    openapi.components.schemas = {**openapi.components.schemas, "ProblemDetails": PROBLEM_DETAILS}
     return openapi

@@ -74,6 +74,9 @@ def on_http_exception(_: Request, error: HTTPException) -> Response:
     response = problem(error.status_code, detail, reason=_reason_for_status(error.status_code))
     if error.headers:
         response.headers.update(error.headers)
+    if error.status_code == 429 and "retry-after" not in response.headers:
+        # Litestar's rate limiter (a one-minute window) tells only in RateLimit-Reset, if at all.
+        response.headers["Retry-After"] = response.headers.get("RateLimit-Reset", "60")
     return response
 
 

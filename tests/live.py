@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,12 +48,9 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30
     raise RuntimeError("the live server did not become healthy in time")
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
-) -> Iterator[LiveServer]:
-    """The app on the demo event, served by uvicorn exactly as `eventapp run` serves it."""
-    folder = tmp_path_factory.mktemp("live")
+@contextmanager
+def serve_demo(folder: Path, sqlite_template: Path) -> Iterator[LiveServer]:
+    """The app on a fresh copy of the demo event, served by uvicorn as `eventapp run` serves it."""
     database = folder / "live.sqlite"
     shutil.copyfile(sqlite_template, database)
     database_url = f"sqlite:///{database}"
@@ -84,6 +82,15 @@ def live_server(
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[LiveServer]:
+    """The demo event served live, shared by the browser tests of the session."""
+    with serve_demo(tmp_path_factory.mktemp("live"), sqlite_template) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

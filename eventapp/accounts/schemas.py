@@ -19,7 +19,9 @@ class Role(StrEnum):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A request body: unknown fields and loosely typed values ("5" for 5) are refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class Credentials(Strict):
@@ -56,7 +58,7 @@ class MeOut(UserOut):
 
 class InvitationCreate(Strict):
     email: EmailStr
-    role: Role
+    role: Role = Field(strict=False)  # strict takes only Role members; JSON sends their values
     name: str = Field(default="", max_length=200)
 
 

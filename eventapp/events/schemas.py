@@ -2,21 +2,55 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from functools import cache
+from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A request body: unknown fields and loosely typed values ("5" for 5) are refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+def _without_offset(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a time of day takes no offset: the event's time zone applies")
+    return value
+
+
+# A wall-clock time in the event's time zone: "09:00" or "09:00:00", never "09:00:00+08:00".
+# JSON Schema's `format: time` is RFC 3339's full-time, which requires an offset, so validators
+# refuse "09:00:00": ours is an RFC 3339 partial-time, said by the format's name and a pattern.
+LocalTime = Annotated[
+    time,
+    AfterValidator(_without_offset),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "partial-time",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+            "description": "A time of day in the event's time zone, HH:MM[:SS], no offset",
+        }
+    ),
+]
 
 
 class DayIn(Strict):
-    day: date
-    opens_at: time = time(9, 0)
-    closes_at: time = time(18, 0)
+    day: date = Field(strict=False)
+    opens_at: LocalTime = Field(default=time(9, 0), strict=False)
+    closes_at: LocalTime = Field(default=time(18, 0), strict=False)
 
     @model_validator(mode="after")
     def opens_before_closing(self) -> DayIn:
@@ -74,8 +108,8 @@ class EventPatch(EventFields):
 
 class DayOut(BaseModel):
     day: date
-    opens_at: time
-    closes_at: time
+    opens_at: LocalTime
+    closes_at: LocalTime
 
 
 class EventOut(BaseModel):

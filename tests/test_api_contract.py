@@ -1,0 +1,132 @@
+"""The server does what its OpenAPI document says: schemathesis fuzzes every operation from it.
+
+The fuzz reads /schema/openapi.json from a live server on its own copy of the demo event (SQLite),
+so a new route is fuzzed with no change here. Every operation runs anonymous and signed in as each
+demo role, with every schemathesis check; any 5xx, undocumented status, header, content type or
+body shape, accepted invalid data or refused valid data fails the suite. The number of examples
+per operation is bounded so that the whole fuzz stays well under two minutes.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.generation import GenerationMode
+
+from eventapp.accounts.schemas import Role
+from tests.live import LiveServer, serve_demo
+
+ROLES = ["anonymous", *(role.value for role in Role)]
+EXAMPLES_PER_OPERATION = 8
+
+load_all_checks()
+ALL_CHECKS = CHECKS.get_all()
+
+_figures: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+_client_number = iter(range(1, 1_000_000))
+
+
+def _post_json(server: LiveServer, path: str, body: dict) -> dict:
+    # Each sign-in comes from an address of its own (uvicorn trusts X-Forwarded-For from
+    # 127.0.0.1), so the fuzz's own attempts on the password routes do not use up the rate limit.
+    request = urllib.request.Request(
+        server.url + path,
+        method="POST",
+        data=json.dumps(body).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "X-Forwarded-For": f"10.9.{next(_client_number) // 250}.{next(_client_number) % 250}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _bearer(server: LiveServer, role: str) -> dict[str, str]:
+    if role == "anonymous":
+        return {}
+    email, password = server.logins[Role(role)]
+    token = _post_json(server, "/api/auth/tokens", {"email": email, "password": password})
+    return {"Authorization": f"Bearer {token['token']}"}
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[LiveServer]:
+    """A server of the fuzz's own: what it changes or deletes touches no other test."""
+    with serve_demo(tmp_path_factory.mktemp("fuzz"), sqlite_template) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def role_headers(fuzz_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[dict]:
+    yield {role: _bearer(fuzz_server, role) for role in ROLES}
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and _figures:
+        reporter.write_line("")
+        reporter.write_line(
+            f"schemathesis fuzz on SQLite, every check, {EXAMPLES_PER_OPERATION} examples "
+            "per operation and mode (valid, invalid):"
+        )
+        for role in ROLES:
+            figures = _figures[role]
+            reporter.write_line(
+                f"  {role:>10}: {figures['operations']} operations, {figures['cases']} cases, "
+                f"{figures['failures']} failures"
+            )
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzz_server: LiveServer):
+    return schemathesis.openapi.from_url(fuzz_server.url + "/schema/openapi.json")
+
+
+def _fuzz(operation, mode: GenerationMode, headers: dict, server: LiveServer, figures) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    )
+    def run(case) -> None:
+        sent = dict(headers)
+        if operation.path == "/api/auth/logout" and sent:
+            sent = _bearer(server, figures["role"])  # logging out revokes the token: a fresh one
+        figures["cases"] += 1
+        case.call_and_validate(headers=sent, checks=ALL_CHECKS, timeout=30)
+
+    run()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_operation_does_what_the_document_says(
+    role: str, api_schema, role_headers: dict, fuzz_server: LiveServer
+) -> None:
+    figures = _figures[role]
+    figures["role"] = role
+    failures: dict[str, str] = {}
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        figures["operations"] += 1
+        for mode in GenerationMode:
+            try:
+                _fuzz(operation, mode, role_headers[role], fuzz_server, figures)
+            except Unsatisfiable:
+                pass  # nothing invalid can be sent here (no parameters, or any string will do)
+            except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001 - collected, then reported
+                failures[f"{operation.label} ({mode.value})"] = str(error)
+    figures["failures"] = len(failures)
+    assert not failures, "\n\n".join(f"== {label}\n{text}" for label, text in failures.items())
