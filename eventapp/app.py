@@ -18,7 +18,7 @@ from eventapp import __version__, db
 from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, require_login
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
-from eventapp.openapi import document_api
+from eventapp.openapi import document_api, operation_id
 from eventapp.problems import EXCEPTION_HANDLERS
 from eventapp.settings import Settings
 from eventapp.system import health
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             description="Run a start-up pitch and investor matchmaking event end to end.",
             path="/schema",
+            operation_id_creator=operation_id,
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
             openapi_router=Router(
                 path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False

@@ -245,6 +245,11 @@ class PydanticSchema(Schema):
         return self.json_schema
 
 
+def operation_id(handler: HTTPRouteHandler, _method: str, _path: list[Any]) -> str:
+    """A handler's function name (`list_events`): the generated clients' method names."""
+    return handler.handler_name
+
+
 def refusals_for(handler: HTTPRouteHandler, method: str, operation: Operation) -> list[Refusal]:
     """Every refusal this operation may answer: the kinds that apply, then the route's own."""
     found = [
