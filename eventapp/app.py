@@ -10,13 +10,13 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 
 from eventapp import __version__, db
 from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, require_login
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
+from eventapp.apidocs import OfflineSwagger
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
 from eventapp.openapi import document_api, operation_id
 from eventapp.problems import EXCEPTION_HANDLERS
@@ -104,9 +104,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Run a start-up pitch and investor matchmaking event end to end.",
             path="/schema",
             operation_id_creator=operation_id,
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            render_plugins=[OfflineSwagger()],
             openapi_router=Router(
-                path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False
+                path="/schema",
+                route_handlers=[],
+                opt={"public": True},
+                include_in_schema=False,
+                after_request=add_page_policy,
             ),
         ),
         logging_config=LoggingConfig(
