@@ -203,6 +203,7 @@ PROBLEM_DETAILS = Schema(
     title="ProblemDetails",
     description="RFC 9457 problem details: every refusal and error has this shape.",
     required=["status", "title", "detail"],
+    additional_properties=True,
     properties={
         "type": Schema(type=OpenAPIType.STRING, description="Always about:blank"),
         "status": Schema(type=OpenAPIType.INTEGER, minimum=400, maximum=599),

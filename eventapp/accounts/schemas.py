@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from eventapp.accounts.security import MIN_PASSWORD_LENGTH
+from eventapp.params import RequestModel
 
 
 class Role(StrEnum):
@@ -18,11 +19,9 @@ class Role(StrEnum):
     door_staff = "door_staff"
 
 
-class Strict(BaseModel):
-    """A request body: unknown fields and loosely typed values ("5" for 5) are refused, and text
+class Strict(RequestModel):
+    """A request body (see RequestModel): unknown fields and loose values are refused, and text
     is taken as sent (no silent trimming), so the OpenAPI document says exactly what passes."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Credentials(Strict):
@@ -60,7 +59,7 @@ class MeOut(UserOut):
 
 class InvitationCreate(Strict):
     email: EmailStr = Field(description="An address on a public domain (not .test, .local, ...)")
-    role: Role = Field(strict=False)  # strict takes only Role members; JSON sends their values
+    role: Role
     name: str = Field(default="", max_length=200)
 
 

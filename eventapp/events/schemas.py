@@ -8,21 +8,20 @@ from zoneinfo import available_timezones
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from eventapp.params import RequestModel
+
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 
-class Strict(BaseModel):
-    """A request body: unknown fields and loosely typed values ("5" for 5) are refused, and text
+class Strict(RequestModel):
+    """A request body (see RequestModel): unknown fields and loose values are refused, and text
     is taken as sent (no silent trimming), so the OpenAPI document says exactly what passes."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def _without_offset(value: time) -> time:
@@ -51,9 +50,9 @@ LocalTime = Annotated[
 class DayIn(Strict):
     """A day of the event; it opens before it closes."""
 
-    day: date = Field(strict=False)
-    opens_at: LocalTime = Field(default=time(9, 0), strict=False)
-    closes_at: LocalTime = Field(default=time(18, 0), strict=False)
+    day: date
+    opens_at: LocalTime = time(9, 0)
+    closes_at: LocalTime = time(18, 0)
 
     @model_validator(mode="after")
     def opens_before_closing(self) -> DayIn:
