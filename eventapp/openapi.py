@@ -33,11 +33,13 @@ from litestar.openapi.spec import (
     Operation,
     Reference,
     Schema,
+    SecurityScheme,
 )
 from litestar.routes import HTTPRoute
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from eventapp.accounts.guards import SESSION_COOKIE
 from eventapp.problems import PROBLEM_JSON
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -326,11 +328,25 @@ def _use_pydantic_schemas(components: Components) -> None:
         schemas[name] = PydanticSchema(json_schema=definition)
 
 
+# How a caller signs in: an API token, or the session cookie that /api/auth/login sets.
+SIGN_IN = {
+    "bearer": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/tokens"),
+    "session": SecurityScheme(
+        type="apiKey",
+        name=SESSION_COOKIE,
+        security_scheme_in="cookie",
+        description="Set by POST /api/auth/login",
+    ),
+}
+
+
 def document_api(app: Litestar) -> OpenAPI:
     """Complete Litestar's document: refusals, empty 204s, unknown fields. Run once per app."""
     openapi = app.openapi_schema
     for handler, method, operation in _operations(app):
         responses = operation.responses = operation.responses or {}
+        if not handler.opt.get("public"):
+            operation.security = [{name: []} for name in SIGN_IN]
         for status in ("204", "304"):
             if status in responses and isinstance(responses[status], OpenAPIResponse):
                 responses[status].content = None
@@ -341,6 +357,7 @@ def document_api(app: Litestar) -> OpenAPI:
         for status, refusals in sorted(by_status.items()):
             if str(status) not in own:
                 responses[str(status)] = _response_for(refusals)
+    openapi.components.security_schemes = {**(openapi.components.security_schemes or {}), **SIGN_IN}
     _use_pydantic_schemas(openapi.components)
     openapi.components.schemas = {**openapi.components.schemas, "ProblemDetails": PROBLEM_DETAILS}
     return openapi
