@@ -300,15 +300,21 @@ def _operations(app: Litestar) -> Iterable[tuple[HTTPRouteHandler, str, Operatio
                     yield handler, method, operation
 
 
-def _eventapp_models() -> dict[str, type[BaseModel]]:
-    found: dict[str, type[BaseModel]] = {}
+def _eventapp_models(names: Iterable[str]) -> list[type[BaseModel]]:
+    """Our pydantic models that the document names (Litestar names a component by its class)."""
+    found: dict[str, set[type[BaseModel]]] = {}
     pending = list(BaseModel.__subclasses__())
     while pending:
         model = pending.pop()
         pending.extend(model.__subclasses__())
         if model.__module__.startswith("eventapp."):
-            found[model.__name__] = model
-    return found
+            found.setdefault(model.__name__, set()).add(model)
+    wanted = [found[name] for name in names if name in found]
+    if ambiguous := [
+        sorted(m.__qualname__ for m in models) for models in wanted if len(models) > 1
+    ]:
+        raise RuntimeError(f"Two models share a name in the OpenAPI document: {ambiguous}")
+    return [next(iter(models)) for models in wanted]
 
 
 def _use_pydantic_schemas(components: Components) -> None:
@@ -318,7 +324,7 @@ def _use_pydantic_schemas(components: Components) -> None:
     `additionalProperties: false`); the others say they take them.
     """
     schemas = components.schemas = dict(components.schemas or {})
-    models = [model for name, model in _eventapp_models().items() if name in schemas]
+    models = _eventapp_models(schemas)
     _, top = models_json_schema(
         [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
     )
