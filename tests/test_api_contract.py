@@ -29,7 +29,7 @@ from eventapp.demo import DEMO_SLUG
 from tests.live import LiveServer, serve_demo
 
 ROLES = ["anonymous", *(role.value for role in Role)]
-EXAMPLES_PER_OPERATION = 8
+EXAMPLES_PER_OPERATION = 6
 
 load_all_checks()
 # `format: email` here also means a public domain; schemathesis's generator picks reserved ones
