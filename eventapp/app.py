@@ -12,16 +12,17 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from eventapp import __version__, db
 from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, require_login
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.accounts.throttle import MemoryCounter, RedisCounter, Throttle
+from eventapp.apidocs import OfflineSwagger
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
 from eventapp.mail.routes import ROUTES as MAIL_ROUTES
 from eventapp.mail.sender import MailSender
+from eventapp.openapi import document_api, operation_id
 from eventapp.pagination import provide_page
 from eventapp.problems import EXCEPTION_HANDLERS
 from eventapp.settings import Settings
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await app.state.redis.aclose()
             await engine.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             *ACCOUNT_ROUTES,
@@ -118,11 +119,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             description="Run a start-up pitch and investor matchmaking event end to end.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+            operation_id_creator=operation_id,
+            render_plugins=[OfflineSwagger()],
+            openapi_router=Router(
+                path="/schema",
+                route_handlers=[],
+                opt={"public": True},
+                include_in_schema=False,
+                after_request=add_page_policy,
+            ),
         ),
         logging_config=LoggingConfig(
             root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
             log_exceptions="always" if settings.log_level == "debug" else "debug",
         ),
     )
+    document_api(app)  # every refusal, declared once by kind in eventapp/openapi.py
+    return app

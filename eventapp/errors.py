@@ -61,7 +61,7 @@ class RateLimited(DomainError):
     """Too many attempts; `retry_after` seconds until one is counted again (sent as Retry-After)."""
 
     status_code = 429
-    default_reason = "too_many_requests"
+    default_reason = "too_many_attempts"
 
     def __init__(self, detail: str, *, retry_after: int, reason: str | None = None) -> None:
         super().__init__(detail, reason=reason)

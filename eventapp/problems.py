@@ -38,7 +38,6 @@ def _reason_for_status(status: int) -> str | None:
         404: "not_found",
         405: "method_not_allowed",
         413: "body_too_large",
-        429: "too_many_requests",
     }.get(status)
 
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from litestar import Request, Response, get
+from litestar.openapi import ResponseSpec
 
 from eventapp import db
 
 
-@get("/health", opt={"public": True}, tags=["system"], cache=False)
+@get(
+    "/health",
+    opt={"public": True},
+    tags=["system"],
+    cache=False,
+    responses={
+        503: ResponseSpec(
+            dict, generate_examples=False, description="The same report, when a part fails."
+        )
+    },
+)
 async def health(request: Request) -> Response[dict]:
     """200 when the database (and Redis, when configured) answer; 503 otherwise."""
     state = request.app.state

@@ -44,14 +44,35 @@ from eventapp.accounts.service import CurrentUser
 from eventapp.accounts.throttle import MAIL_LINK_LIMITS, Throttle
 from eventapp.errors import Forbidden, NotFound
 from eventapp.events.service import event_by_slug
+from eventapp.openapi import Refusal
 from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
 
 PUBLIC = {"public": True}
-# Routes that check a password: their attempts count against `Throttle` (429 when spent).
-CHECKS_PASSWORD = {"rate_limited": True}
+# What the password routes refuse besides the kinds every route gets (eventapp/openapi.py).
+# Their attempts count against `accounts.throttle` ("rate_limited": a 429 when spent).
+WRONG_PASSWORD = Refusal(401, "Email or password is wrong.", ("invalid_credentials",))
+CHECKS_PASSWORD = {"rate_limited": True, "refuses": [WRONG_PASSWORD]}
+PASSWORD_ROUTE = {**PUBLIC, **CHECKS_PASSWORD}
+INVITATION_LINK = [
+    Refusal(404, "The invitation link is not valid.", ("invitation_unknown",)),
+    Refusal(
+        410,
+        "The invitation was used, revoked or has expired.",
+        ("invitation_accepted", "invitation_revoked", "invitation_expired"),
+    ),
+]
 # Routes that mail a link: every request counts against `MAIL_LINK_LIMITS` (429 when spent).
-MAILS_LINKS = {"rate_limited": True}
+MAILS_LINKS = {**PUBLIC, "rate_limited": True}
+# A mailed link used once already, or too late.
+MAILED_LINK = {
+    **PUBLIC,
+    "refuses": [
+        Refusal(404, "The link is not valid.", ("link_unknown",)),
+        Refusal(410, "The link has expired or was used already.", ("link_invalid",)),
+        Refusal(403, "The account is disabled.", ("account_disabled",)),
+    ],
+}
 # Routes a device token for one event may still call outside that event.
 ANY_TOKEN = {"any_token": True}
 
@@ -129,7 +150,7 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ["accounts"]
 
-    @post("/login", opt={**PUBLIC, **CHECKS_PASSWORD}, status_code=200)
+    @post("/login", opt=PASSWORD_ROUTE, status_code=200)
     async def login(self, request: Request, data: JSONBody[Credentials]) -> Response[MeOut]:
         """Sign in with email and password; sets the session cookie pages use."""
         async with password_attempt(request, data.email):
@@ -146,7 +167,7 @@ class AuthController(Controller):
             None, status_code=HTTP_204_NO_CONTENT, cookies=[session_cookie(request, None, None)]
         )
 
-    @post("/tokens", opt={**PUBLIC, **CHECKS_PASSWORD}, status_code=HTTP_201_CREATED)
+    @post("/tokens", opt=PASSWORD_ROUTE, status_code=HTTP_201_CREATED)
     async def create_token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenOut:
         """A bearer token for an API client, or with `event` for one event's device (a scanner)."""
         async with password_attempt(request, data.email):
@@ -187,14 +208,14 @@ class AuthController(Controller):
                 secret=request.app.state.secret,
             )
 
-    @post("/sign-in-link", opt={**PUBLIC, **MAILS_LINKS}, status_code=HTTP_202_ACCEPTED)
+    @post("/sign-in-link", opt=MAILS_LINKS, status_code=HTTP_202_ACCEPTED)
     async def request_sign_in_link(
         self, request: Request, data: JSONBody[LinkRequest]
     ) -> Response[LinkRequested]:
         """Mail a one-time sign-in link (valid 15 minutes) to an account's address."""
         return await mail_link_later(request, data.email, "sign_in")
 
-    @post("/sign-in-link/redeem", opt=PUBLIC, status_code=200)
+    @post("/sign-in-link/redeem", opt=MAILED_LINK, status_code=200)
     async def redeem_sign_in_link(
         self, request: Request, data: JSONBody[LinkToken]
     ) -> Response[MeOut]:
@@ -204,14 +225,14 @@ class AuthController(Controller):
         )
         return await sign_in(request, user)
 
-    @post("/password-reset", opt={**PUBLIC, **MAILS_LINKS}, status_code=HTTP_202_ACCEPTED)
+    @post("/password-reset", opt=MAILS_LINKS, status_code=HTTP_202_ACCEPTED)
     async def request_password_reset(
         self, request: Request, data: JSONBody[LinkRequest]
     ) -> Response[LinkRequested]:
         """Mail a one-time link (valid one hour) to choose a new password."""
         return await mail_link_later(request, data.email, "reset")
 
-    @post("/password-reset/complete", opt=PUBLIC, status_code=200)
+    @post("/password-reset/complete", opt=MAILED_LINK, status_code=200)
     async def complete_password_reset(
         self, request: Request, data: JSONBody[PasswordReset]
     ) -> Response[MeOut]:
@@ -291,7 +312,7 @@ class EventInvitationsController(Controller):
         return invitation_link(request, row, token)
 
     @post("/{invitation_id:int}/resend", status_code=HTTP_201_CREATED)
-    async def resend(
+    async def resend_invitation(
         self,
         request: Request,
         access: NamedDependency[EventAccess],
@@ -328,14 +349,31 @@ class InvitationController(Controller):
     tags = ["accounts"]
     opt = PUBLIC
 
-    @post("/preview", status_code=200)
+    @post("/preview", status_code=200, opt={"refuses": INVITATION_LINK})
     async def preview(self, request: Request, data: JSONBody[InvitationToken]) -> InvitationPreview:
         """What the invitation offers, before accepting it."""
         return InvitationPreview(
             **await service.preview_invitation(data.token, request.app.state.secret)
         )
 
-    @post("/accept", status_code=200, opt=CHECKS_PASSWORD)
+    @post(
+        "/accept",
+        status_code=200,
+        opt={
+            "rate_limited": True,
+            "refuses": [
+                *INVITATION_LINK,
+                WRONG_PASSWORD,
+                Refusal(403, "The account is disabled.", ("account_disabled",)),
+                Refusal(
+                    409,
+                    "The email's account is used in other events or administers eventapp, or "
+                    "changed while the invitation was being accepted.",
+                    ("account_claim_refused", "account_changed", "email_taken"),
+                ),
+            ],
+        },
+    )
     async def accept(self, request: Request, data: JSONBody[InvitationAccept]) -> Response[MeOut]:
         """Use the invitation once: creates the account or adds the role, and signs in."""
         async with password_attempt(request, f"invitation:{data.token}"):
@@ -359,7 +397,10 @@ class PeopleController(Controller):
         rows, total = await service.people_in_event(access.event_id, page)
         return page_of([PersonOut(**row) for row in rows], total, page)
 
-    @delete("/{user_id:int}/roles/{role:str}")
+    @delete(
+        "/{user_id:int}/roles/{role:str}",
+        opt={"refuses": [Refusal(409, "An event keeps one organiser.", ("last_organiser",))]},
+    )
     async def revoke_role(
         self, access: NamedDependency[EventAccess], user_id: RowId, role: FromPath[Role]
     ) -> None:

@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from eventapp.accounts.security import MIN_PASSWORD_LENGTH
+from eventapp.params import RequestModel
 
 
 class Role(StrEnum):
@@ -18,12 +19,14 @@ class Role(StrEnum):
     door_staff = "door_staff"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Strict(RequestModel):
+    """A request body (see RequestModel): unknown fields and loose values are refused, and text
+    is taken as sent (no silent trimming), so the OpenAPI document says exactly what passes."""
 
 
 class Credentials(Strict):
-    email: EmailStr
+    # Any text: an address that is no account's is the same 401 as a wrong password.
+    email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -94,7 +97,7 @@ class MeOut(UserOut):
 
 
 class InvitationCreate(Strict):
-    email: EmailStr
+    email: EmailStr = Field(description="An address on a public domain (not .test, .local, ...)")
     role: Role
     name: str = Field(default="", max_length=200)
 

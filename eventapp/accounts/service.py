@@ -246,7 +246,7 @@ async def revoke_own_token(user_id: int, token_id: int) -> None:
         .run()
     )
     if not rows:
-        raise NotFound("You have no session or token with that id.", reason="token_unknown")
+        raise NotFound("You have no session or token with that id.")
 
 
 async def list_event_devices(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
@@ -275,7 +275,7 @@ async def revoke_event_device(event_id: int, token_id: int) -> None:
         .run()
     )
     if not rows:
-        raise NotFound("No device token with that id in this event.", reason="token_unknown")
+        raise NotFound("No device token with that id in this event.")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -681,11 +681,12 @@ async def redeem_login_link(
     """Use a mailed link once: it proves the mailbox, signs in, and for a reset sets the password
     (ending every session and token the account had, and its other unused links)."""
     new_hash = await asyncio.to_thread(hash_password, new_password) if new_password else None
+    digest = token_digest(token, secret)
     async with transaction():
         used = (
             await LoginLink.update({LoginLink.used_at: now()})
             .where(
-                (LoginLink.token_hash == token_digest(token, secret))
+                (LoginLink.token_hash == digest)
                 & (LoginLink.purpose == purpose)
                 & LoginLink.used_at.is_null()
                 & (LoginLink.expires_at > now())
@@ -694,6 +695,8 @@ async def redeem_login_link(
             .run()
         )
         if not used:
+            if not await LoginLink.exists().where(LoginLink.token_hash == digest):
+                raise NotFound("This link is not valid.", reason="link_unknown")
             raise Gone(
                 "This link has expired or was used already; ask for a new one.",
                 reason="link_invalid",

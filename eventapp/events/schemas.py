@@ -2,21 +2,57 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from functools import cache
+from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from eventapp.params import RequestModel
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Strict(RequestModel):
+    """A request body (see RequestModel): unknown fields and loose values are refused, and text
+    is taken as sent (no silent trimming), so the OpenAPI document says exactly what passes."""
+
+
+def _without_offset(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a time of day takes no offset: the event's time zone applies")
+    return value
+
+
+# A wall-clock time in the event's time zone: "09:00" or "09:00:00", never "09:00:00+08:00".
+# JSON Schema's `format: time` is RFC 3339's full-time, which requires an offset, so validators
+# refuse "09:00:00": ours is an RFC 3339 partial-time, said by the format's name and a pattern.
+LocalTime = Annotated[
+    time,
+    AfterValidator(_without_offset),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "partial-time",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+            "description": "A time of day in the event's time zone, HH:MM[:SS], no offset",
+        }
+    ),
+]
 
 
 class DayIn(Strict):
+    """A day of the event; it opens before it closes."""
+
     day: date
-    opens_at: time = time(9, 0)
-    closes_at: time = time(18, 0)
+    opens_at: LocalTime = time(9, 0)
+    closes_at: LocalTime = time(18, 0)
 
     @model_validator(mode="after")
     def opens_before_closing(self) -> DayIn:
@@ -39,10 +75,32 @@ def _time_zones() -> frozenset[str]:
     return frozenset(available_timezones()) | {"UTC"}
 
 
+def _time_zone_pattern() -> str:
+    """The names the server accepts, as a pattern (an enum of ~600 would bloat every client)."""
+    names = "|".join(sorted(name.replace("+", r"\+") for name in _time_zones()))
+    return f"^(?:{names})$"
+
+
+# An IANA time zone name this server knows, e.g. Asia/Singapore.
+TimeZoneName = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _time_zone_pattern(),
+            "description": "IANA time zone, e.g. Asia/Singapore",
+        }
+    ),
+]
+
+
 def _check_timezone(name: str | None) -> str | None:
     if name is not None and name not in _time_zones():
         raise ValueError(f"unknown time zone {name!r} (use an IANA name like Asia/Singapore)")
     return name
+
+
+DAYS = "The event's days, each date at most once"
 
 
 class EventFields(Strict):
@@ -53,9 +111,9 @@ class EventFields(Strict):
     country: str | None = Field(
         default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2, e.g. SG"
     )
-    timezone: str | None = Field(default=None, description="IANA time zone, e.g. Asia/Singapore")
+    timezone: TimeZoneName | None = None
     published: bool | None = None
-    days: list[DayIn] | None = Field(default=None, max_length=31)
+    days: list[DayIn] | None = Field(default=None, max_length=31, description=DAYS)
 
     _days = field_validator("days")(_check_days)
     _tz = field_validator("timezone")(_check_timezone)
@@ -64,8 +122,8 @@ class EventFields(Strict):
 class EventCreate(EventFields):
     slug: str = Field(pattern=SLUG_PATTERN, description="Lower-case letters, digits and hyphens")
     name: str = Field(min_length=1, max_length=200)
-    timezone: str = "UTC"
-    days: list[DayIn] = Field(default_factory=list, max_length=31)
+    timezone: TimeZoneName = "UTC"
+    days: list[DayIn] = Field(default_factory=list, max_length=31, description=DAYS)
 
 
 class EventPatch(EventFields):
@@ -74,8 +132,8 @@ class EventPatch(EventFields):
 
 class DayOut(BaseModel):
     day: date
-    opens_at: time
-    closes_at: time
+    opens_at: LocalTime
+    closes_at: LocalTime
 
 
 class EventOut(BaseModel):

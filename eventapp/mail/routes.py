@@ -39,7 +39,7 @@ class OutboxController(Controller):
         return page_of([OutboxItem(**row) for row in rows], total, page)
 
     @post("/{message_id:int}/resend", status_code=HTTP_200_OK)
-    async def resend(
+    async def resend_message(
         self, request: Request, access: NamedDependency[EventAccess], message_id: RowId
     ) -> OutboxItem:
         """Queue the message again now (after a failure, or for someone who lost it)."""

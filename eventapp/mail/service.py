@@ -162,7 +162,7 @@ async def resend(event_id: int, message_id: int) -> dict:
         .run()
     )
     if not rows:
-        raise NotFound("No message with that id in this event.", reason="message_unknown")
+        raise NotFound("No message with that id in this event.")
     return rows[0]
 
 
