@@ -113,9 +113,7 @@ def first_come_first_served(problem: Problem, seed: int) -> list[Meeting]:
     """Self-service booking: investors' requests in random order, first free slot, any table."""
     rng = random.Random(seed)
     requests = [
-        key
-        for key, mark in sorted(problem.investor_marks.items())
-        if mark != Preference.NO_THANKS
+        key for key, mark in sorted(problem.investor_marks.items()) if mark != Preference.NO_THANKS
     ]
     rng.shuffle(requests)
     firm = {inv.id: inv.firm for inv in problem.investors}

@@ -339,10 +339,19 @@ def _choose_pairs(
         integrality=np.array([1] * n_p + [0] * n_s),
         options={"time_limit": time_limit, "disp": False},
     )
-    bound = -result.mip_dual_bound if result.mip_dual_bound is not None else float("inf")
+    bound = _upper_bound(result)
     if result.x is None:
         return [], bound
     return [p for p in range(n_p) if result.x[p] > 0.5], bound
+
+
+def _upper_bound(result) -> float:
+    """The proven bound of a maximisation solved as milp of the negated costs."""
+    if result.mip_dual_bound is not None:
+        return -result.mip_dual_bound
+    if result.status == 0:  # no integer variable left: HiGHS solved an LP to optimality
+        return -result.fun
+    return float("inf")
 
 
 def _place_by_slot(grid: _Grid, pairs: list[tuple[int, int, float]], chosen: list[int]) -> None:
@@ -516,4 +525,4 @@ def solve_exact(problem: Problem, *, time_limit: float = 60.0) -> Schedule:
         options={"time_limit": time_limit, "disp": False},
     )
     new = [variables[v][:3] for v in range(n_v) if result.x is not None and result.x[v] > 0.5]
-    return _result(problem, list(problem.existing), new, -result.mip_dual_bound)
+    return _result(problem, list(problem.existing), new, _upper_bound(result))
