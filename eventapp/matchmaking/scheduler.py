@@ -253,34 +253,72 @@ class _Grid:
         self.in_slot[t_new].add(n)
         self.placed[n] = (i, s, t_new)
 
-    def place(self, i: int, s: int, thorough: bool = True) -> bool:
-        """Place the pair in its first free slot, or after moving one meeting out of the way.
+    def value_of(self, n: int) -> float:
+        i, s, _ = self.placed[n]
+        investor = self.problem.investors[i].id
+        return value_of(self.problem, investor, self.problem.startups[s]) or 0.0
 
-        `thorough` also tries to empty a table in a full slot (costly: tried only for few pairs).
+    def replace(self, n: int, i_new: int, s_new: int) -> None:
+        """Give meeting n's slot and table to another pair."""
+        i, s, t = self.placed[n]
+        self.busy_i[i, t] = self.busy_s[s, t] = -1
+        self.deg_i[i] -= 1
+        self.deg_s[s] -= 1
+        self.met.remove((i, s))
+        self.firm_met.remove((self.firm_of[i], s))
+        self.busy_i[i_new, t] = self.busy_s[s_new, t] = n
+        self.deg_i[i_new] += 1
+        self.deg_s[s_new] += 1
+        self.met.add((i_new, s_new))
+        self.firm_met.add((self.firm_of[i_new], s_new))
+        self.placed[n] = (i_new, s_new, t)
+
+    def place(self, i: int, s: int, depth: int, thorough: bool) -> bool:
+        """Place the pair in a free slot, moving meetings away up to `depth` levels deep.
+
+        `thorough` also empties a table in a full slot, which costs a pass over that slot's
+        meetings: worth it for the few pairs that matter most (chosen ones, minimums).
         """
-        common = np.flatnonzero(self.avail_i[i] & self.avail_s[s])
+        common = [int(t) for t in np.flatnonzero(self.avail_i[i] & self.avail_s[s])]
         for t in common:
             if self.free(i, s, t):
                 self.add(i, s, t)
                 return True
         for t in common:
-            blockers = {int(self.busy_i[i, t]), int(self.busy_s[s, t])} - {-1}
-            if not blockers and thorough and self.per_slot[t] >= self.capacity:
-                blockers = set(self.in_slot[t])  # the slot is full: move any meeting elsewhere
-            elif len(blockers) != 1:
-                continue
-            for n in sorted(blockers):
-                if n < self.movable_from:
-                    continue
-                bi, bs, _ = self.placed[n]
-                for t_new in np.flatnonzero(self.avail_i[bi] & self.avail_s[bs]):
-                    if t_new != t and self.free(bi, bs, t_new):
-                        self.move(n, t_new)
-                        if self.free(i, s, t):
-                            self.add(i, s, t)
-                            return True
-                        self.move(n, t)
-                        break
+            if depth and self._clear(t, i, s, depth, thorough, frozenset()):
+                self.add(i, s, t)
+                return True
+        return False
+
+    def _clear(
+        self, t: int, i: int, s: int, depth: int, thorough: bool, avoid: frozenset[int]
+    ) -> bool:
+        """Free investor i, start-up s and a table in slot t by moving meetings elsewhere."""
+        blockers = {int(self.busy_i[i, t]), int(self.busy_s[s, t])} - {-1}
+        if any(n < self.movable_from or n in avoid for n in blockers):
+            return False
+        if not blockers and self.per_slot[t] >= self.capacity:
+            if not thorough:
+                return False
+            movable = sorted(n for n in self.in_slot[t] if n >= self.movable_from)
+            return any(self._relocate(n, 0, False, avoid) for n in movable)
+        for n in sorted(blockers):
+            if not self._relocate(n, depth - 1, thorough, avoid):
+                return False
+        return self.free(i, s, t)
+
+    def _relocate(self, n: int, depth: int, thorough: bool, avoid: frozenset[int]) -> bool:
+        """Move meeting n to another slot, clearing that slot `depth` levels deep if need be."""
+        i, s, t = self.placed[n]
+        common = [int(u) for u in np.flatnonzero(self.avail_i[i] & self.avail_s[s]) if u != t]
+        for u in common:
+            if self.free(i, s, u):
+                self.move(n, u)
+                return True
+        for u in common:
+            if depth and self._clear(u, i, s, depth, thorough, avoid | {n}):
+                self.move(n, u)
+                return True
         return False
 
 
@@ -395,21 +433,48 @@ def _place_by_slot(grid: _Grid, pairs: list[tuple[int, int, float]], chosen: lis
     for p in sorted(left, key=lambda p: -pairs[p][2]):
         i, s, _ = pairs[p]
         if grid.pair_allowed(i, s):
-            grid.place(i, s)
+            grid.place(i, s, depth=2, thorough=True)
 
 
 def _fill(grid: _Grid, pairs: list[tuple[int, int, float]]) -> None:
-    """Greedy fill of what is left: start-ups short of their minimum first, then by value."""
-    minimum = grid.problem.min_startup
+    """Greedy fill of what is left: start-ups short of their minimum first, then by value.
+
+    A start-up still short then takes over the slot and table of a meeting whose start-up keeps
+    its minimum without it: the bonus outweighs any meeting's value.
+    """
+    problem = grid.problem
+    minimum = problem.min_startup
     order = sorted(range(len(pairs)), key=lambda p: -pairs[p][2])
     for p in order:
         i, s, _ = pairs[p]
         if grid.deg_s[s] < minimum and grid.pair_allowed(i, s):
-            grid.place(i, s)
+            grid.place(i, s, depth=2, thorough=True)
+    for p in order:
+        i, s, _ = pairs[p]
+        if grid.deg_s[s] < minimum and grid.pair_allowed(i, s):
+            _take_over(grid, i, s)
     for p in order:
         i, s, _ = pairs[p]
         if grid.pair_allowed(i, s):
-            grid.place(i, s, thorough=False)
+            grid.place(i, s, depth=1, thorough=False)
+
+
+def _take_over(grid: _Grid, i: int, s: int) -> None:
+    """Place (i, s) in place of a meeting of a start-up above its minimum, the investor's own
+    meeting in that slot if any, else the least valuable meeting in a full slot."""
+    minimum = grid.problem.min_startup
+    for t in np.flatnonzero(grid.avail_i[i] & grid.avail_s[s] & (grid.busy_s[s] < 0)):
+        n = int(grid.busy_i[i, t])
+        if n < 0 and grid.per_slot[t] >= grid.capacity:
+            spare = [
+                m
+                for m in grid.in_slot[t]
+                if m >= grid.movable_from and grid.deg_s[grid.placed[m][1]] > minimum
+            ]
+            n = min(spare, key=lambda m: (grid.value_of(m), m), default=-1)
+        if n >= grid.movable_from and grid.deg_s[grid.placed[n][1]] > minimum:
+            grid.replace(n, i, s)
+            return
 
 
 def schedule(problem: Problem, *, redo: bool = False, time_limit: float = 20.0) -> Schedule:
