@@ -13,10 +13,12 @@ start-ups. So the scheduler works in three steps:
    relaxation of the whole problem, so its dual bound is a proven upper bound (`Schedule.bound`);
 2. place the chosen pairs slot by slot with a maximum-weight matching per slot (at most one
    meeting per table), weighting pairs that have few feasible slots left higher, then repair
-   pairs that did not fit by moving one blocking meeting to another slot;
-3. fill what capacity is left greedily, start-ups short of their minimum first.
+   pairs that did not fit by moving blocking meetings to other slots, up to two levels deep;
+3. fill what is left greedily, start-ups short of their minimum first; one still short takes
+   the slot and table of a meeting whose start-up is above its minimum.
 
-Re-running keeps the given meetings fixed and fills around them, unless `redo=True`.
+Re-running keeps the given meetings as they are (they count towards caps, the firm rule and the
+tables) and fills around them, unless `redo=True`. Deterministic: same problem, same schedule.
 """
 
 from __future__ import annotations
@@ -203,8 +205,8 @@ class _Grid:
         self.busy_i = np.full((n_i, n_t), -1)
         self.busy_s = np.full((n_s, n_t), -1)
         self.per_slot = [0] * n_t
-        self.fixed = problem.fixed_tables is not None
-        self.capacity = n_s if self.fixed else problem.tables
+        # With fixed tables each start-up has its own, so a slot holds one meeting per start-up.
+        self.capacity = n_s if problem.fixed_tables is not None else problem.tables
         self.deg_i = [0] * n_i
         self.deg_s = [0] * n_s
         self.met: set[tuple[int, int]] = set()
