@@ -218,6 +218,19 @@ class _Grid:
             self.add(self.inv_index[m.investor], self.su_index[m.startup], slot_index[m.slot])
         self.movable_from = len(self.placed)
 
+    def candidates(self) -> list[tuple[int, int, float, np.ndarray]]:
+        """Pairs that may still meet, with their value and the slots where both are free."""
+        found = []
+        marked = {*self.problem.investor_marks, *self.problem.startup_marks}
+        for investor, startup in sorted(marked):
+            i, s = self.inv_index.get(investor), self.su_index.get(startup)
+            value = value_of(self.problem, investor, startup)
+            if i is None or s is None or value is None or not self.pair_allowed(i, s):
+                continue
+            slots = self.avail_i[i] & self.avail_s[s] & (self.busy_i[i] < 0) & (self.busy_s[s] < 0)
+            found.append((i, s, value, slots))
+        return found
+
     def pair_allowed(self, i: int, s: int) -> bool:
         return (
             (i, s) not in self.met
@@ -491,14 +504,7 @@ def schedule(problem: Problem, *, redo: bool = False, time_limit: float = 20.0) 
             raise ValueError("with fixed tables every start-up needs a table of its own")
     kept = [] if redo else list(problem.existing)
     grid = _Grid(problem, kept)
-    pairs = []
-    for investor, startup in sorted({*problem.investor_marks, *problem.startup_marks}):
-        i, s = grid.inv_index.get(investor), grid.su_index.get(startup)
-        value = value_of(problem, investor, startup)
-        if i is None or s is None or value is None or not grid.pair_allowed(i, s):
-            continue
-        if (grid.avail_i[i] & grid.avail_s[s]).any():
-            pairs.append((i, s, value))
+    pairs = [(i, s, value) for i, s, value, slots in grid.candidates() if slots.any()]
     chosen, bound = _choose_pairs(grid, pairs, time_limit)
     _place_by_slot(grid, pairs, chosen)
     _fill(grid, pairs)
@@ -544,16 +550,11 @@ def solve_exact(problem: Problem, *, time_limit: float = 60.0) -> Schedule:
     scheduler for any size. Existing meetings are kept. `bound` is HiGHS's dual bound.
     """
     grid = _Grid(problem, list(problem.existing))
-    free_i = grid.avail_i & (grid.busy_i < 0)
-    free_s = grid.avail_s & (grid.busy_s < 0)
-    variables: list[tuple[int, int, int, float]] = []
-    for investor, startup in sorted({*problem.investor_marks, *problem.startup_marks}):
-        i, s = grid.inv_index.get(investor), grid.su_index.get(startup)
-        value = value_of(problem, investor, startup)
-        if i is None or s is None or value is None or not grid.pair_allowed(i, s):
-            continue
-        for t in np.flatnonzero(free_i[i] & free_s[s]):
-            variables.append((i, s, int(t), value))
+    variables = [
+        (i, s, int(t), value)
+        for i, s, value, slots in grid.candidates()
+        for t in np.flatnonzero(slots)
+    ]
     n_v, n_s = len(variables), len(problem.startups)
     groups: dict[tuple, list[int]] = defaultdict(list)
     limits: dict[tuple, float] = {}
