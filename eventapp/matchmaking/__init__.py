@@ -1,0 +1,1 @@
+"""Matchmaking: investor profiles, fit scores, interests, meeting slots, the meeting scheduler."""
