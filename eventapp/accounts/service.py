@@ -239,14 +239,16 @@ async def list_own_tokens(
 
 
 async def revoke_own_token(user_id: int, token_id: int) -> None:
-    rows = (
-        await AuthToken.delete()
-        .where((AuthToken.id == token_id) & (AuthToken.user == user_id))
-        .returning(AuthToken.id)
-        .run()
+    await _revoke_token_where(
+        (AuthToken.id == token_id) & (AuthToken.user == user_id),
+        "You have no session or token with that id.",
     )
+
+
+async def _revoke_token_where(condition, not_found: str) -> None:
+    rows = await AuthToken.delete().where(condition).returning(AuthToken.id).run()
     if not rows:
-        raise NotFound("You have no session or token with that id.")
+        raise NotFound(not_found)
 
 
 async def list_event_devices(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
@@ -268,14 +270,10 @@ async def list_event_devices(event_id: int, page: PageRequest) -> tuple[list[dic
 
 
 async def revoke_event_device(event_id: int, token_id: int) -> None:
-    rows = (
-        await AuthToken.delete()
-        .where((AuthToken.id == token_id) & (AuthToken.event == event_id))
-        .returning(AuthToken.id)
-        .run()
+    await _revoke_token_where(
+        (AuthToken.id == token_id) & (AuthToken.event == event_id),
+        "No device token with that id in this event.",
     )
-    if not rows:
-        raise NotFound("No device token with that id in this event.")
 
 
 # --------------------------------------------------------------------------------------------------
