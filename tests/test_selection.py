@@ -287,10 +287,10 @@ def test_explanations_name_the_rank_score_and_the_rule():
     assert selection.waitlist == ("b", "e", "h")
     assert selection.explanations == {
         "a": "in: rank 1, score 4.9",
-        "b": "out: rank 2, score 4.8, waitlist 1",
+        "b": "out: rank 2, score 4.8, country cap for SG reached; waitlist 1",
         "c": "in: rank 3, score 4.6",
-        "f": "out: rank 4, score 3.5, country cap for TH reached",
-        "e": "out: rank 5, score 3, waitlist 2",
+        "f": "out: rank 4, score 3.5, the picks it could replace are needed for the women-led minimum of 1",
+        "e": "out: rank 5, score 3, country cap for VN reached; waitlist 2",
         "d": "in: rank 6, score 2.5, needed for the women-led minimum of 1",
         "g": "out: rank 7, excluded by the organiser",
         "h": "out: rank 8, score 0.5, waitlist 3",

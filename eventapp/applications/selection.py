@@ -387,21 +387,35 @@ class _Problem:
         for candidate in self.eligible:
             if candidate.id in picked:
                 continue
-            head = f"out: rank {self.rank[candidate.id]}, score {_score(candidate.score)}"
-            blocks: Counter[_Block] = Counter()
+            rank = self.rank[candidate.id]
+            # Why it is not in: what stops it replacing the picks ranked below it (met first,
+            # walking up from the last pick); else, if no pick at all can make way, why not.
+            below: Counter[_Block] = Counter()
+            above: Counter[_Block] = Counter()
+            level = fits = False
             for incumbent in reversed(chosen):
+                lower = self.rank[incumbent.id] > rank
+                if fits and not lower:
+                    break
                 block = tally.block(incumbent, candidate)
                 if block is None:
-                    waitlist.append(candidate.id)
-                    explanations[candidate.id] = f"{head}, waitlist {len(waitlist)}"
-                    break
-                blocks[block] += 1
-            else:
-                block = blocks.most_common(1)[0][0]
-                reason = (
-                    block.text if block.incoming else f"every pick it could replace is {block.text}"
+                    fits = True
+                    level = level or lower
+                else:
+                    (below if lower else above)[block] += 1
+            reasons = []
+            if level:
+                reasons.append("level on score with a pick")
+            elif below or not fits:
+                block = (below or above).most_common(1)[0][0]
+                reasons.append(
+                    block.text if block.incoming else f"the picks it could replace are {block.text}"
                 )
-                explanations[candidate.id] = f"{head}, {reason}"
+            if fits:
+                waitlist.append(candidate.id)
+                reasons.append(f"waitlist {len(waitlist)}")
+            head = f"out: rank {rank}, score {_score(candidate.score)}"
+            explanations[candidate.id] = "; ".join([f"{head}, {reasons[0]}", *reasons[1:]])
         for candidate in self.candidates:
             if candidate.id in self.rules.must_exclude:
                 rank = self.rank[candidate.id]
