@@ -48,6 +48,8 @@ RULE_FAMILIES = (
 
 @dataclass(frozen=True)
 class Candidate:
+    """An application as the optimiser sees it: a sector cap counts it in each of its sectors."""
+
     id: CandidateId
     score: float
     country: str
@@ -175,6 +177,9 @@ class _Block:
 
 
 class _Problem:
+    """The candidates in rank order under one set of rules: what the solver, the diagnosis and
+    the explanations share."""
+
     def __init__(self, candidates: Iterable[Candidate], rules: Rules) -> None:
         if rules.size < 1:
             raise ValueError("a selection needs at least one place")
@@ -205,7 +210,8 @@ class _Problem:
         rules, eligible, size = self.rules, self.eligible, self.rules.size
         both = rules.must_include & rules.must_exclude
         if both:
-            return Infeasible("must_include", f"{sorted(map(str, both))} locked in and excluded")
+            names = ", ".join(sorted(map(str, both)))
+            return Infeasible("must_include", f"{names} both locked in and excluded")
         if len(eligible) < size:
             return Infeasible(
                 "size", f"{size} places, only {len(eligible)} candidates remain after exclusions"
