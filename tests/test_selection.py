@@ -305,6 +305,8 @@ def test_explanations_name_the_rank_score_and_the_rule():
         "in for a: rank 2, score 4.8",
     )
     assert replacement.selection.selected == ("b", "c", "d")
+    locked = select(candidates, replace(rules, must_include=frozenset({"h"})))
+    assert locked.explanations["h"] == "in: rank 8, score 0.5, locked in by the organiser"
 
 
 def test_ties_break_by_id():

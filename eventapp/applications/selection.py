@@ -86,7 +86,8 @@ class Selection:
     objective: float
     """The total review score of the selected."""
     optimal: bool
-    """Proved optimal by the solver (False if a time limit stopped it first)."""
+    """Proved optimal by the solver; False if a time limit stopped it first, and after a
+    replacement (the best single swap, not a new optimum)."""
     candidates: tuple[Candidate, ...] = field(repr=False)
     rules: Rules = field(repr=False)
 
@@ -428,6 +429,10 @@ class _Problem:
                 explanations[candidate.id] = f"out: rank {rank}, excluded by the organiser"
         for incumbent in chosen:
             head = f"in: rank {self.rank[incumbent.id]}, score {_score(incumbent.score)}"
+            if incumbent.id in self.rules.must_include:
+                explanations[incumbent.id] = f"{head}, locked in by the organiser"
+                continue
+            # A pick that a better-ranked candidate cannot replace is held by a rule: name it.
             held = None
             for candidate in self.eligible:
                 if self.rank[candidate.id] > self.rank[incumbent.id]:
