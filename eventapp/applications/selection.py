@@ -10,7 +10,8 @@ the same function. The choice is an integer program solved exactly by HiGHS
 - for min_countries, a binary y_c per country with y_c <= (its x_i summed) and sum y_c >= min;
 - maximise sum (q_i + t_i) x_i: q_i is the score in units of SCORE_UNIT (an integer), t_i a
   rank-based tie-break whose sum over any selection stays below one unit, so it only ever picks
-  among selections of equal score, preferring better ranks (ties in score break by id).
+  among selections of equal score, preferring better ranks (ties in score break by id);
+- candidates no optimum can hold (see `_Problem.undominated`) are left out of the program.
 
 `min_per_country` applies to every country that has at least one candidate left after exclusions
 (an organiser asking for "1 to 5 per country" expects each country that nominated to be on
