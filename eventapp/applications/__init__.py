@@ -1,0 +1,1 @@
+"""Start-up applications, their review, and the selection of those who pitch."""
