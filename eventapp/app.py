@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 
 from eventapp import __version__, db
+from eventapp.accounts import cache as caller_cache
 from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, require_login
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
@@ -62,9 +63,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             from redis.asyncio import Redis
 
             app.state.redis = Redis.from_url(settings.redis_url)
+        await caller_cache.start(app.state.redis)
         try:
             yield
         finally:
+            await caller_cache.stop()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await engine.close()

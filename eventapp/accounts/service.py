@@ -9,12 +9,14 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from eventapp.accounts import cache
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.security import hash_password, new_token, token_digest, verify_password
 from eventapp.accounts.tables import AuthToken, Invitation, User, UserEventRole
 from eventapp.db import lock_row, transaction
 from eventapp.errors import Conflict, Forbidden, Gone, NotAuthenticated, NotFound
 from eventapp.events.tables import Event
+from eventapp.hotpath import HotQuery, Param
 
 SESSION_LIFETIME = timedelta(days=14)
 API_TOKEN_LIFETIME = timedelta(days=90)
@@ -102,39 +104,58 @@ async def issue_token(
     return token, expires_at
 
 
-async def resolve_token(token: str, secret: bytes) -> CurrentUser | None:
-    row = (
-        await AuthToken.select(
+_CALLER = HotQuery(
+    lambda: (
+        AuthToken.select(
             AuthToken.user.id.as_alias("id"),
             AuthToken.user.email.as_alias("email"),
             AuthToken.user.name.as_alias("name"),
             AuthToken.user.is_admin.as_alias("is_admin"),
+            AuthToken.expires_at,
         )
         .where(
-            (AuthToken.token_hash == token_digest(token, secret))
-            & (AuthToken.expires_at > now())
+            (AuthToken.token_hash == Param("token_hash"))
+            & (AuthToken.expires_at > Param("now"))
             & (AuthToken.user.is_active.eq(True))
         )
-        .first()
-        .run()
+        .limit(1)
     )
-    return CurrentUser(row["id"], row["email"], row["name"], bool(row["is_admin"])) if row else None
+)
+
+
+async def resolve_token(token: str, secret: bytes) -> CurrentUser | None:
+    """Who a token belongs to; answers are cached for at most a second (see accounts.cache)."""
+    token_hash = token_digest(token, secret)
+
+    async def load() -> cache.CachedCaller | None:
+        row = await _CALLER.first(token_hash=token_hash, now=now())
+        if row is None:
+            return None
+        user = CurrentUser(row["id"], row["email"], row["name"], bool(row["is_admin"]))
+        return cache.CachedCaller(user, user.id, row["expires_at"].timestamp())
+
+    found = await cache.caller(token_hash, load)
+    return found.user if found is not None else None
 
 
 async def revoke_token(token: str, secret: bytes) -> None:
-    await AuthToken.delete().where(AuthToken.token_hash == token_digest(token, secret)).run()
+    token_hash = token_digest(token, secret)
+    await AuthToken.delete().where(AuthToken.token_hash == token_hash).run()
+    await cache.forget_token(token_hash)
 
 
 # --------------------------------------------------------------------------------------------------
 # Roles
 
+_ROLES = HotQuery(
+    lambda: UserEventRole.select(UserEventRole.role).where(
+        (UserEventRole.user == Param("user_id")) & (UserEventRole.event == Param("event_id"))
+    )
+)
+
 
 async def roles_in_event(user_id: int, event_id: int) -> set[Role]:
-    rows = (
-        await UserEventRole.select(UserEventRole.role)
-        .where((UserEventRole.user == user_id) & (UserEventRole.event == event_id))
-        .run()
-    )
+    rows = await _ROLES.rows(user_id=user_id, event_id=event_id)
     return {Role(row["role"]) for row in rows}
 
 
@@ -143,11 +164,13 @@ async def grant_role(user_id: int, event_id: int, role: Role) -> None:
     if role in await roles_in_event(user_id, event_id):
         return
     await UserEventRole.insert(UserEventRole(user=user_id, event=event_id, role=role.value)).run()
+    await cache.forget_roles(user_id, event_id)
 
 
 async def revoke_role(user_id: int, event_id: int, role: Role) -> None:
     async with transaction():
         await _revoke_role(user_id, event_id, role)
+    await cache.forget_roles(user_id, event_id)
 
 
 async def _revoke_role(user_id: int, event_id: int, role: Role) -> None:
@@ -169,18 +192,22 @@ async def _revoke_role(user_id: int, event_id: int, role: Role) -> None:
     )
 
 
-async def my_events(user_id: int) -> list[dict]:
-    """Every event the user has a role in, with those roles."""
-    rows = (
-        await UserEventRole.select(
+_MY_EVENTS = HotQuery(
+    lambda: (
+        UserEventRole.select(
             UserEventRole.event.slug.as_alias("slug"),
             UserEventRole.event.name.as_alias("name"),
             UserEventRole.role,
         )
-        .where(UserEventRole.user == user_id)
+        .where(UserEventRole.user == Param("user_id"))
         .order_by(UserEventRole.event.slug)
-        .run()
     )
+)
+
+
+async def my_events(user_id: int) -> list[dict]:
+    """Every event the user has a role in, with those roles."""
+    rows = await _MY_EVENTS.rows(user_id=user_id)
     events: dict[str, dict] = {}
     for row in rows:
         entry = events.setdefault(
