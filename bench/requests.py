@@ -102,14 +102,20 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> N
     raise RuntimeError(f"{url} did not answer in time")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def serving(command: list[str], env: dict, probe: str) -> Iterator[None]:
+def serving(command: list[str], env: dict, probe: str) -> Iterator[int]:
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         wait_until_up(probe, process)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         try:
@@ -120,14 +126,22 @@ def serving(command: list[str], env: dict, probe: str) -> Iterator[None]:
 
 
 def load(
-    url: str, script: Path, seconds: float, connections: int, method: str = "GET", token: str = ""
+    pid: int,
+    url: str,
+    script: Path,
+    seconds: float,
+    connections: int,
+    method: str = "GET",
+    token: str = "",
 ) -> dict:
+    """wrk on one route; also the server's CPU time per request, which other load disturbs less."""
     env = {
         **os.environ,
         "BENCH_METHOD": method,
         "BENCH_TOKEN": token,
         "BENCH_RUN": secrets.token_hex(3),
     }
+    cpu_before = cpu_seconds(pid)
     result = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url],
         env=env,
@@ -136,8 +150,10 @@ def load(
         check=True,
         timeout=seconds + 30,
     )
+    cpu = cpu_seconds(pid) - cpu_before
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     return {
+        "cpu_us": round(cpu / max(figures["requests"], 1) * 1e6),
         "per_s": round(figures["requests"] / figures["seconds"], 1),
         "p50_ms": round(figures["p50_us"] / 1000, 2),
         "p99_ms": round(figures["p99_us"] / 1000, 2),
@@ -187,17 +203,19 @@ def bench_app(env: dict, script: Path, seconds: float, connections: int) -> dict
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "eventapp.cli", "run", "--port", str(port)]
-    with serving(command, env, f"{base}/health"):
+    with serving(command, env, f"{base}/health") as pid:
         email, password = logins["organiser"]
         token = call(
             f"{base}/api/auth/tokens", {"email": email, "password": password, "label": "bench"}
         )["token"]
         return {
-            "health": load(f"{base}/health", script, seconds, connections),
-            "public_read": load(f"{base}/api/events/{SLUG}", script, seconds, connections),
-            "auth_read": load(f"{base}/api/auth/me", script, seconds, connections, token=token),
+            "health": load(pid, f"{base}/health", script, seconds, connections),
+            "public_read": load(pid, f"{base}/api/events/{SLUG}", script, seconds, connections),
+            "auth_read": load(
+                pid, f"{base}/api/auth/me", script, seconds, connections, token=token
+            ),
             "auth_write": load(
-                f"{base}/api/events/{SLUG}/stages", script, seconds, connections, "POST", token
+                pid, f"{base}/api/events/{SLUG}/stages", script, seconds, connections, "POST", token
             ),
         }
 
@@ -241,8 +259,8 @@ def main(seconds: float, connections: int, postgres: bool) -> None:
             [sys.executable, __file__, "--serve-bare", str(port)],
             bare_env,
             f"http://127.0.0.1:{port}/",
-        ):
-            bare = load(f"http://127.0.0.1:{port}/", script, seconds, connections)
+        ) as pid:
+            bare = load(pid, f"http://127.0.0.1:{port}/", script, seconds, connections)
         results["sqlite"] = bench_app(
             eventapp_env(f"sqlite:///{folder / 'bench.sqlite'}", folder / "sqlite"),
             script,
@@ -270,8 +288,9 @@ def main(seconds: float, connections: int, postgres: bool) -> None:
     print(
         f"requests: one uvicorn worker each, wrk {connections} connections, {seconds:g} s a route\n"
     )
-    header = ["req/s", "p50 ms", "p99 ms", "of bare", "failed"]
+    header = ["req/s", "p50 ms", "p99 ms", "of bare", "cpu us", "failed"]
     print(f"{'engine':<9}{'route':<34}" + "".join(f"{h:>9}" for h in header))
+    print(f"{'':<43}(cpu us: the server's CPU time per request; of bare: share of bare req/s)")
     labels = {
         "health": "GET /health",
         "public_read": f"GET /api/events/{SLUG}",
@@ -282,7 +301,7 @@ def main(seconds: float, connections: int, postgres: bool) -> None:
     for engine, routes in results.items():
         rows.extend((engine, labels[key], figures) for key, figures in routes.items())
     for engine, label, f in rows:
-        values = [f["per_s"], f["p50_ms"], f["p99_ms"], f"{share(f):.2f}", f["failed"]]
+        values = [f["per_s"], f["p50_ms"], f["p99_ms"], f"{share(f):.2f}", f["cpu_us"], f["failed"]]
         print(f"{engine:<9}{label:<34}" + "".join(f"{v:>9}" for v in values))
     sqlite, pg = results["sqlite"], results.get("postgres")
     figures = {
