@@ -110,12 +110,15 @@ async def stages_of(event_id: int) -> list[dict]:
     )
 
 
+_ADD_STAGE = HotQuery(
+    lambda: Stage.insert(
+        Stage(event=Param("event_id"), name=Param("name"), capacity=Param("capacity"))
+    ).returning(*_STAGE_COLUMNS)
+)
+
+
 async def add_stage(event_id: int, *, name: str, capacity: int) -> dict:
-    rows = (
-        await Stage.insert(Stage(event=event_id, name=name, capacity=capacity))
-        .returning(*_STAGE_COLUMNS)
-        .run()
-    )
+    rows = await _ADD_STAGE.rows(event_id=event_id, name=name, capacity=capacity)
     return rows[0]
 
 
