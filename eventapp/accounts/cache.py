@@ -79,8 +79,10 @@ async def _through(
 ) -> T:
     entry = table.get(key)
     started = time.monotonic()
-    if entry is not None and started - entry[0] < LIFETIME_S and (valid is None or valid(entry[1])):
-        return entry[1]
+    if entry is not None:
+        if started - entry[0] < LIFETIME_S and (valid is None or valid(entry[1])):
+            return entry[1]
+        del table[key]  # old, or its token has expired
     epoch = _state.epoch
     value = await load()
     if value is not None and _state.epoch == epoch:
