@@ -112,6 +112,27 @@ async def test_a_deactivated_user_is_refused_at_once(client, settings):
     assert (await client.get("/api/auth/me", headers=headers)).status_code == 401
 
 
+async def test_a_forget_inside_the_transaction_holds_against_a_read_before_the_commit(
+    client, settings
+):
+    user_id = await make_user("ada@example.org")
+    headers = await _bearer(user_id, settings)
+    assert (await client.get("/api/auth/me", headers=headers)).status_code == 200
+    go = asyncio.Event()
+
+    async def request_meanwhile() -> int:  # another request, outside the transaction
+        await go.wait()
+        return (await client.get("/api/auth/me", headers=headers)).status_code
+
+    meanwhile = asyncio.create_task(request_meanwhile())
+    async with db.transaction():
+        await User.update({User.is_active: False}).where(User.id == user_id).run()
+        await cache.forget_user(user_id)
+        go.set()
+        assert await meanwhile == 200  # it read the state before the commit...
+    assert (await client.get("/api/auth/me", headers=headers)).status_code == 401  # ...not kept
+
+
 async def test_a_removed_role_and_a_granted_one_hold_at_once(client, settings):
     await signed_in_admin(client)
     await make_event(client, "showcase", published=True)

@@ -5,8 +5,8 @@ event named by the path and the caller's roles in it. Under load the same few an
 for thousands of times a second, so this process keeps each answer for at most `LIFETIME_S`
 (one second), counted from the moment the database read began.
 
-Security first. Whatever ends access calls the matching `forget_*` after its change is
-committed:
+Security first. Whatever ends access calls the matching `forget_*` (after its change is
+committed, or inside its transaction if the commit follows within a second):
 
     await forget_token(token_hash)        # logout, a revoked session or API token
     await forget_user(user_id)            # deactivation, password change: every token and role
@@ -16,8 +16,10 @@ committed:
 which drops the answers in this process at once (so the change holds for the very next request
 here) and, with Redis configured, publishes them on one channel every process listens to, so the
 others drop them within milliseconds. Without Redis (or if a message is lost) the lifetime bounds
-staleness: no answer is older than one second. A read that was under way while something was
-forgotten is not kept (an epoch counter), so a stale read can never outlive the forget.
+staleness: no answer is older than one second. For a second after a forget, no answer touching
+what was forgotten is stored (every process, every read in that window goes to the database): so
+neither a read that was under way, nor one made between the forget and the commit, can keep the
+old state alive.
 
 Unknown tokens are not cached (nothing to gain but memory for whoever sends random ones), nor are
 missing events; each map holds at most `MAX_ENTRIES` answers, the oldest dropped first.
@@ -58,6 +60,9 @@ class _State:
         self.roles: dict[tuple[int, int], tuple[float, Any]] = {}
         self.events: dict[str, tuple[float, Any]] = {}
         self.epoch = 0
+        # What was forgotten (("user", 7), ("token", hash), ...) -> until when nothing about it
+        # is stored.
+        self.quiet: dict[tuple, float] = {}
         self.origin = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.redis: Any = None
         self.listener: asyncio.Task | None = None
@@ -67,15 +72,34 @@ _state = _State()
 
 
 def clear() -> None:
-    """Forget everything in this process (at start-up and shutdown, and between tests)."""
+    """Drop every answer in this process (what was forgotten lately stays unstorable)."""
     _state.tokens.clear()
     _state.roles.clear()
     _state.events.clear()
     _state.epoch += 1
 
 
+def _quiet(tags: tuple[tuple, ...], started: float) -> bool:
+    quiet = _state.quiet
+    return bool(quiet) and any(quiet.get(tag, 0.0) > started for tag in tags)
+
+
+def _silence(*tags: tuple) -> None:
+    now = time.monotonic()
+    quiet = _state.quiet
+    if len(quiet) > 1000:
+        for tag in [tag for tag, until in quiet.items() if until <= now]:
+            del quiet[tag]
+    for tag in tags:
+        quiet[tag] = now + LIFETIME_S
+
+
 async def _through(
-    table: dict, key: Hashable, load: Callable[[], Awaitable[T]], valid: Callable[[T], bool] | None
+    table: dict,
+    key: Hashable,
+    load: Callable[[], Awaitable[T]],
+    valid: Callable[[T], bool] | None,
+    tags: Callable[[T], tuple[tuple, ...]],
 ) -> T:
     entry = table.get(key)
     started = time.monotonic()
@@ -85,7 +109,7 @@ async def _through(
         del table[key]  # old, or its token has expired
     epoch = _state.epoch
     value = await load()
-    if value is not None and _state.epoch == epoch:
+    if value is not None and _state.epoch == epoch and not _quiet(tags(value), started):
         if len(table) >= MAX_ENTRIES:
             table.pop(next(iter(table)))
         table[key] = (started, value)
@@ -100,17 +124,27 @@ async def caller(token_hash: str, load: Callable[[], Awaitable[Any]]) -> Any:
     """The caller a token belongs to. `load` returns a `CachedCaller`, or None for an unknown
     token; an answer whose token has expired since is never served."""
     return await _through(
-        _state.tokens, token_hash, load, lambda found: found.expires_ts > time.time()
+        _state.tokens,
+        token_hash,
+        load,
+        lambda found: found.expires_ts > time.time(),
+        lambda found: (("token", token_hash), ("user", found.user_id)),
     )
 
 
 async def roles(user_id: int, event_id: int, load: Callable[[], Awaitable[T]]) -> T:
-    return await _through(_state.roles, (user_id, event_id), load, None)
+    return await _through(
+        _state.roles,
+        (user_id, event_id),
+        load,
+        None,
+        lambda _: (("roles", user_id, event_id), ("user", user_id), ("event", event_id)),
+    )
 
 
 async def event(slug: str, load: Callable[[], Awaitable[T]]) -> T:
     """The event row for a slug (callers must not change the dict they get)."""
-    return await _through(_state.events, slug, load, None)
+    return await _through(_state.events, slug, load, None, lambda row: (("event", row["id"]),))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -118,10 +152,12 @@ async def event(slug: str, load: Callable[[], Awaitable[T]]) -> T:
 
 
 def _drop_token(token_hash: str) -> None:
+    _silence(("token", token_hash))
     _state.tokens.pop(token_hash, None)
 
 
 def _drop_user(user_id: int) -> None:
+    _silence(("user", user_id))
     for key in [k for k, (_, found) in _state.tokens.items() if found.user_id == user_id]:
         _state.tokens.pop(key, None)
     for key in [k for k in _state.roles if k[0] == user_id]:
@@ -129,10 +165,12 @@ def _drop_user(user_id: int) -> None:
 
 
 def _drop_roles(user_id: int, event_id: int) -> None:
+    _silence(("roles", user_id, event_id))
     _state.roles.pop((user_id, event_id), None)
 
 
 def _drop_event(event_id: int) -> None:
+    _silence(("event", event_id))
     for key in [k for k, (_, row) in _state.events.items() if row["id"] == event_id]:
         _state.events.pop(key, None)
     for key in [k for k in _state.roles if k[1] == event_id]:
@@ -228,6 +266,7 @@ async def _listen(pubsub: Any) -> None:
 async def start(redis: Any | None) -> None:
     """Start fresh; with a Redis client, publish and listen to invalidations on `CHANNEL`."""
     clear()
+    _state.quiet.clear()
     if redis is None:
         return
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
@@ -252,3 +291,4 @@ async def stop() -> None:
         with contextlib.suppress(Exception):
             await listener.pubsub.aclose()  # type: ignore[attr-defined]
     clear()
+    _state.quiet.clear()
