@@ -42,6 +42,7 @@ log = logging.getLogger("eventapp.cache")
 LIFETIME_S = 1.0
 MAX_ENTRIES = 10_000
 CHANNEL = "eventapp:forget"
+PUBLISH_TIMEOUT_S = 0.25
 
 T = TypeVar("T")
 
@@ -194,7 +195,8 @@ async def _forget(kind: str, *args: Any) -> None:
     message = json.dumps([_state.origin, kind, *args])
     for attempt in range(2):
         try:
-            await redis.publish(CHANNEL, message)
+            # Bounded: a Redis that stopped answering must not hang a logout.
+            await asyncio.wait_for(redis.publish(CHANNEL, message), PUBLISH_TIMEOUT_S)
             return
         except Exception:  # noqa: BLE001 - the one-second lifetime still bounds staleness
             if attempt:
