@@ -8,13 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Response, Router
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers.base import BaseRouteHandler
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from eventapp import __version__, db
+from eventapp.accounts import cache as caller_cache
 from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, require_login
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.accounts.throttle import MemoryCounter, RedisCounter, Throttle
@@ -42,15 +45,22 @@ PAGE_POLICY = (
 )
 
 
-def add_security_headers(response: Response) -> Response:
+async def add_security_headers(response: Response) -> Response:
+    """Async on purpose: Litestar runs a sync after_request hook in a worker thread (~100 us)."""
     response.headers.update(SECURITY_HEADERS)
     return response
 
 
-def add_page_policy(response: Response) -> Response:
+async def add_page_policy(response: Response) -> Response:
     """For the static pages (a router's after_request replaces the app's, so both go here)."""
     response.headers["Content-Security-Policy"] = PAGE_POLICY
-    return add_security_headers(response)
+    return await add_security_headers(response)
+
+
+async def app_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The app-wide guards in one: Litestar copies the handler for every guard it calls."""
+    await refuse_cross_site_writes(connection, handler)
+    await require_login(connection, handler)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -71,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.throttle = Throttle(
                 RedisCounter(app.state.redis), namespace=settings.redis_namespace
             )
+        await caller_cache.start(app.state.redis)
         sender = asyncio.create_task(app.state.mail.run(), name="mail sender")
         try:
             yield
@@ -78,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
+            await caller_cache.stop()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await engine.close()
@@ -96,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 after_request=add_page_policy,
             ),
         ],
-        guards=[refuse_cross_site_writes, require_login],
+        guards=[app_guard],
         dependencies={"user": Provide(provide_user), "page": Provide(provide_page)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_security_headers,

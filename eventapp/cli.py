@@ -39,6 +39,20 @@ def main() -> None:
     """Run a start-up pitch and investor matchmaking event."""
 
 
+def uvicorn_options(settings: Settings, **overrides: object) -> dict:
+    """How `eventapp run` serves (the request benchmark serves its bare app the same way)."""
+    options: dict = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": settings.access_log,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    options.update(overrides)
+    return options
+
+
 @main.command()
 @click.option("--host", default=None, help="Default: EVENTAPP_HOST or 127.0.0.1")
 @click.option("--port", type=int, default=None, help="Default: EVENTAPP_PORT or 8000")
@@ -60,13 +74,9 @@ def run(host: str | None, port: int | None, workers: int | None, reload: bool) -
     uvicorn.run(
         "eventapp.app:create_app",
         factory=True,
-        host=settings.host,
-        port=settings.port,
         workers=None if reload else (workers or settings.workers),
         reload=reload,
-        log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        **uvicorn_options(settings),
     )
 
 

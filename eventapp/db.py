@@ -345,6 +345,14 @@ class FastSQLiteEngine(SQLiteEngine):
         )
 
 
+async def _keep_session_state(connection: asyncpg.Connection) -> None:
+    """asyncpg's default reset sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` every time a connection goes back to the pool: a second round trip for every
+    query. eventapp keeps no session state (no SET, LISTEN, advisory locks or cursors; an open
+    transaction is still rolled back by asyncpg before this runs), so there is nothing to reset.
+    """
+
+
 class EventappPostgresEngine(PostgresEngine):
     """Piccolo's PostgreSQL engine: integrity errors mapped, no connection made at construction."""
 
@@ -353,7 +361,9 @@ class EventappPostgresEngine(PostgresEngine):
 
     async def start(self, pool_size: int = 10) -> None:
         if self.pool is None:
-            await self.start_connection_pool(min_size=1, max_size=pool_size)
+            await self.start_connection_pool(
+                min_size=1, max_size=pool_size, reset=_keep_session_state
+            )
 
     async def close(self) -> None:
         if self.pool is not None:

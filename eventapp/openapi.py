@@ -17,6 +17,7 @@ it refuses unknown fields; and it says that a 204 has no content.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -309,7 +310,8 @@ def _eventapp_models(names: Iterable[str]) -> list[type[BaseModel]]:
         model = pending.pop()
         pending.extend(model.__subclasses__())
         if model.__module__.startswith("eventapp."):
-            found.setdefault(model.__name__, set()).add(model)
+            # A generic model's name, Page[EventOut], is Page_EventOut_ in the document.
+            found.setdefault(re.sub(r"\W", "_", model.__name__), set()).add(model)
     wanted = [found[name] for name in names if name in found]
     if ambiguous := [
         sorted(m.__qualname__ for m in models) for models in wanted if len(models) > 1

@@ -18,10 +18,13 @@ from eventapp.params import RowId
 from tests.helpers import make_event, signed_in_admin
 
 PROBLEM = "application/problem+json"
+# Routes that count attempts (accounts/throttle.py): passwords checked, links mailed.
 RATE_LIMITED = {
     ("post", "/api/auth/login"),
     ("post", "/api/auth/tokens"),
-    ("post", "/api/invitations/preview"),
+    ("post", "/api/auth/password"),
+    ("post", "/api/auth/sign-in-link"),
+    ("post", "/api/auth/password-reset"),
     ("post", "/api/invitations/accept"),
 }
 
@@ -61,7 +64,9 @@ async def test_every_refusal_is_a_problem_with_the_shared_schema(document):
 async def test_each_kind_of_refusal_is_documented_where_it_applies(document):
     public = {("get", "/health"), ("get", "/api/events"), ("get", "/api/events/{slug}")}
     public |= {("get", "/api/events/{slug}/stages"), ("get", "/api/events/{slug}/tables")}
-    public |= RATE_LIMITED
+    public |= RATE_LIMITED - {("post", "/api/auth/password")}
+    public |= {("post", "/api/invitations/preview"), ("post", "/api/auth/sign-in-link/redeem")}
+    public |= {("post", "/api/auth/password-reset/complete")}
     for method, path, operation in operations(document):
         statuses = set(operation["responses"])
         assert ("401" in statuses) or (method, path) in public, (method, path)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from eventapp.accounts import service
+from eventapp.accounts import cache, service
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.service import CurrentUser
 from eventapp.errors import Forbidden, NotAuthenticated, NotFound
@@ -113,11 +113,19 @@ async def _event_access(connection: ASGIConnection) -> EventAccess:
     cached = connection.scope.get("eventapp_event_access")
     if cached is not None:
         return cached  # type: ignore[return-value]
-    event = await event_by_slug(connection.path_params["slug"])
+    slug = connection.path_params["slug"]
+    event = dict(await cache.event(slug, lambda: event_by_slug(slug)))
     user = await current_user(connection)
-    in_scope = user is not None and user.token_event_id in (None, event["id"])
-    roles = await service.roles_in_event(user.id, event["id"]) if in_scope else set()
-    access = EventAccess(event, user, frozenset(roles))
+    roles: frozenset[Role] = frozenset()
+    # A device token for one event has no roles anywhere else.
+    if user is not None and user.token_event_id in (None, event["id"]):
+        user_id, event_id = user.id, event["id"]
+
+        async def load() -> frozenset[Role]:
+            return frozenset(await service.roles_in_event(user_id, event_id))
+
+        roles = await cache.roles(user_id, event_id, load)
+    access = EventAccess(event, user, roles)
     connection.scope["eventapp_event_access"] = access  # type: ignore[typeddict-unknown-key]
     return access
 

@@ -9,12 +9,14 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from eventapp.accounts import cache
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.security import hash_password, new_token, token_digest, verify_password
 from eventapp.accounts.tables import AuthToken, Invitation, LoginLink, User, UserEventRole
 from eventapp.db import lock_row, transaction
 from eventapp.errors import Conflict, Forbidden, Gone, NotAuthenticated, NotFound
 from eventapp.events.tables import Event
+from eventapp.hotpath import HotQuery, Param
 from eventapp.mail import service as mail
 from eventapp.pagination import PageRequest
 
@@ -121,6 +123,7 @@ async def verify_email(user_id: int) -> None:
         .where((User.id == user_id) & User.email_verified_at.is_null())
         .run()
     )
+    await cache.forget_user(user_id)
 
 
 async def user_by_email(email: str) -> dict | None:
@@ -169,38 +172,53 @@ async def issue_token(
     return token, expires_at
 
 
-async def resolve_token(token: str, secret: bytes) -> CurrentUser | None:
-    row = (
-        await AuthToken.select(
+_CALLER = HotQuery(
+    lambda: (
+        AuthToken.select(
             AuthToken.user.id.as_alias("id"),
             AuthToken.user.email.as_alias("email"),
             AuthToken.user.name.as_alias("name"),
             AuthToken.user.is_admin.as_alias("is_admin"),
             AuthToken.user.email_verified_at.as_alias("email_verified_at"),
             AuthToken.event,
+            AuthToken.expires_at,
         )
         .where(
-            (AuthToken.token_hash == token_digest(token, secret))
-            & (AuthToken.expires_at > now())
+            (AuthToken.token_hash == Param("token_hash"))
+            & (AuthToken.expires_at > Param("now"))
             & (AuthToken.user.is_active.eq(True))
         )
-        .first()
-        .run()
+        .limit(1)
     )
-    if row is None:
-        return None
-    return CurrentUser(
-        row["id"],
-        row["email"],
-        row["name"],
-        bool(row["is_admin"]),
-        email_verified=row["email_verified_at"] is not None,
-        token_event_id=row["event"],
-    )
+)
+
+
+async def resolve_token(token: str, secret: bytes) -> CurrentUser | None:
+    """Who a token belongs to; answers are cached for at most a second (see accounts.cache)."""
+    token_hash = token_digest(token, secret)
+
+    async def load() -> cache.CachedCaller | None:
+        row = await _CALLER.first(token_hash=token_hash, now=now())
+        if row is None:
+            return None
+        user = CurrentUser(
+            row["id"],
+            row["email"],
+            row["name"],
+            bool(row["is_admin"]),
+            email_verified=row["email_verified_at"] is not None,
+            token_event_id=row["event"],
+        )
+        return cache.CachedCaller(user, user.id, row["expires_at"].timestamp())
+
+    found = await cache.caller(token_hash, load)
+    return found.user if found is not None else None
 
 
 async def revoke_token(token: str, secret: bytes) -> None:
-    await AuthToken.delete().where(AuthToken.token_hash == token_digest(token, secret)).run()
+    token_hash = token_digest(token, secret)
+    await AuthToken.delete().where(AuthToken.token_hash == token_hash).run()
+    await cache.forget_token(token_hash)
 
 
 async def end_sessions(user_id: int, *, keep_token_hash: str | None = None) -> None:
@@ -209,6 +227,7 @@ async def end_sessions(user_id: int, *, keep_token_hash: str | None = None) -> N
     if keep_token_hash is not None:
         condition &= AuthToken.token_hash != keep_token_hash
     await AuthToken.delete().where(condition).run()
+    await cache.forget_user(user_id)
 
 
 _TOKEN_COLUMNS = (
@@ -246,9 +265,10 @@ async def revoke_own_token(user_id: int, token_id: int) -> None:
 
 
 async def _revoke_token_where(condition, not_found: str) -> None:
-    rows = await AuthToken.delete().where(condition).returning(AuthToken.id).run()
+    rows = await AuthToken.delete().where(condition).returning(AuthToken.token_hash).run()
     if not rows:
         raise NotFound(not_found)
+    await cache.forget_token(rows[0]["token_hash"])
 
 
 async def list_event_devices(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
@@ -279,13 +299,15 @@ async def revoke_event_device(event_id: int, token_id: int) -> None:
 # --------------------------------------------------------------------------------------------------
 # Roles
 
+_ROLES = HotQuery(
+    lambda: UserEventRole.select(UserEventRole.role).where(
+        (UserEventRole.user == Param("user_id")) & (UserEventRole.event == Param("event_id"))
+    )
+)
+
 
 async def roles_in_event(user_id: int, event_id: int) -> set[Role]:
-    rows = (
-        await UserEventRole.select(UserEventRole.role)
-        .where((UserEventRole.user == user_id) & (UserEventRole.event == event_id))
-        .run()
-    )
+    rows = await _ROLES.rows(user_id=user_id, event_id=event_id)
     return {Role(row["role"]) for row in rows}
 
 
@@ -294,11 +316,13 @@ async def grant_role(user_id: int, event_id: int, role: Role) -> None:
     if role in await roles_in_event(user_id, event_id):
         return
     await UserEventRole.insert(UserEventRole(user=user_id, event=event_id, role=role.value)).run()
+    await cache.forget_roles(user_id, event_id)
 
 
 async def revoke_role(user_id: int, event_id: int, role: Role) -> None:
     async with transaction():
         await _revoke_role(user_id, event_id, role)
+    await cache.forget_roles(user_id, event_id)
 
 
 async def _revoke_role(user_id: int, event_id: int, role: Role) -> None:
@@ -320,18 +344,22 @@ async def _revoke_role(user_id: int, event_id: int, role: Role) -> None:
     )
 
 
-async def my_events(user_id: int) -> list[dict]:
-    """Every event the user has a role in, with those roles."""
-    rows = (
-        await UserEventRole.select(
+_MY_EVENTS = HotQuery(
+    lambda: (
+        UserEventRole.select(
             UserEventRole.event.slug.as_alias("slug"),
             UserEventRole.event.name.as_alias("name"),
             UserEventRole.role,
         )
-        .where(UserEventRole.user == user_id)
+        .where(UserEventRole.user == Param("user_id"))
         .order_by(UserEventRole.event.slug)
-        .run()
     )
+)
+
+
+async def my_events(user_id: int) -> list[dict]:
+    """Every event the user has a role in, with those roles."""
+    rows = await _MY_EVENTS.rows(user_id=user_id)
     events: dict[str, dict] = {}
     for row in rows:
         entry = events.setdefault(

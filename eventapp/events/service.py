@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from eventapp.accounts import cache
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.service import grant_role
 from eventapp.accounts.tables import UserEventRole
@@ -17,23 +18,28 @@ from eventapp.events.schemas import (
     MeetingTablesBulk,
 )
 from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
+from eventapp.hotpath import HotQuery, Param
 from eventapp.pagination import PageRequest
+
+_EVENT_BY_SLUG = HotQuery(lambda: Event.select().where(Event.slug == Param("slug")).limit(1))
+_DAYS_OF = HotQuery(
+    lambda: (
+        EventDay.select(EventDay.day, EventDay.opens_at, EventDay.closes_at)
+        .where(EventDay.event == Param("event_id"))
+        .order_by(EventDay.day)
+    )
+)
 
 
 async def event_by_slug(slug: str) -> dict:
-    row = await Event.select().where(Event.slug == slug).first().run()
+    row = await _EVENT_BY_SLUG.first(slug=slug)
     if row is None:
         raise NotFound(f"There is no event {slug!r}.", reason="event_unknown")
     return row
 
 
 async def days_of(event_id: int) -> list[dict]:
-    return (
-        await EventDay.select(EventDay.day, EventDay.opens_at, EventDay.closes_at)
-        .where(EventDay.event == event_id)
-        .order_by(EventDay.day)
-        .run()
-    )
+    return await _DAYS_OF.rows(event_id=event_id)
 
 
 async def days_by_event(event_ids: list[int]) -> dict[int, list[dict]]:
@@ -76,6 +82,7 @@ async def update_event(event_id: int, patch: EventPatch) -> None:
             await Event.update(fields).where(Event.id == event_id).run()
         if patch.days is not None:
             await _replace_days(event_id, patch.days)
+    await cache.forget_event(event_id)
 
 
 async def visible_events(
@@ -117,12 +124,15 @@ async def stages_of(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
     return rows, await Stage.count().where(condition)
 
 
+_ADD_STAGE = HotQuery(
+    lambda: Stage.insert(
+        Stage(event=Param("event_id"), name=Param("name"), capacity=Param("capacity"))
+    ).returning(*_STAGE_COLUMNS)
+)
+
+
 async def add_stage(event_id: int, *, name: str, capacity: int) -> dict:
-    rows = (
-        await Stage.insert(Stage(event=event_id, name=name, capacity=capacity))
-        .returning(*_STAGE_COLUMNS)
-        .run()
-    )
+    rows = await _ADD_STAGE.rows(event_id=event_id, name=name, capacity=capacity)
     return rows[0]
 
 
