@@ -5,9 +5,10 @@ and uses the rollback journal, which caps an endpoint at a few hundred writes a 
 here keeps long-lived connections in WAL mode with synchronous=NORMAL (a writer behind an
 asyncio lock, a reader beside it), runs each statement inline on the event loop (microseconds,
 cheaper than a thread hop), and starts every transaction with BEGIN IMMEDIATE so read-then-write
-transactions never deadlock on the lock upgrade. Another process holding the write lock is waited
-for with an async back-off, never by blocking the loop. PostgreSQL uses piccolo's engine with a
-pool opened with the app.
+transactions never deadlock on the lock upgrade. Processes sharing the file take fair turns at the
+write lock (`_WriterTurn`), waiting in a worker thread, never by blocking the loop; a writer that
+cannot get in within `SQLITE_WRITE_WAIT_S` gets `Unavailable` (a 503). PostgreSQL uses piccolo's
+engine with a pool opened with the app.
 
 Both engines turn integrity violations into one domain error, `IntegrityConflict`, whose `reason`
 comes from the unique index that refused the write (see `UniqueIndex`).
@@ -16,6 +17,8 @@ comes from the unique index that refused the write (see `UniqueIndex`).
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -32,7 +35,7 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
-from eventapp.errors import IntegrityConflict, InvalidInput
+from eventapp.errors import IntegrityConflict, InvalidInput, Unavailable
 
 # --------------------------------------------------------------------------------------------------
 # Constraints piccolo cannot express on SQLite, declared once next to the tables they guard.
@@ -127,6 +130,10 @@ def _map_errors(error: Exception) -> Exception:
 # --------------------------------------------------------------------------------------------------
 # SQLite: long-lived WAL connections, statements run on the event loop's own thread.
 
+# How long a writer waits for the write lock (its process's queue and the other processes'
+# turns) before the request is refused with a 503 and Retry-After.
+SQLITE_WRITE_WAIT_S = 5.0
+
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorcode", None) in {sqlite3.SQLITE_BUSY, 517} or (
@@ -134,15 +141,67 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     )
 
 
+def database_busy() -> Unavailable:
+    """The write lock could not be had in time: a 503 the client may retry, never a 500."""
+    return Unavailable(
+        "The database is busy; try again in a moment.", retry_after=1, reason="database_busy"
+    )
+
+
+class _WriterTurn:
+    """Whose turn it is to write to one SQLite file, across every process that opens it.
+
+    SQLite tries its write lock without waiting, so a waiter must poll, and a process that has
+    just committed takes the lock again before a sleeping poller looks: with four busy processes
+    a writer waited seconds. Writers here first queue on an flock of a side file
+    (`<database>-writer`): a waiter sleeps in the kernel, in a worker thread so the loop runs on,
+    and is woken as soon as the holder lets go. Uncontended, taking the turn is one non-blocking
+    system call on the loop.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = f"{path}-writer"
+        self._fd: int | None = None
+
+    async def take(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX))
+        try:
+            await asyncio.shield(waiting)
+        except BaseException:
+            # Given up (timed out or cancelled) while the thread still waits: the descriptor is
+            # closed once the thread returns, which lets go of any lock it got.
+            self._fd = None
+            waiting.add_done_callback(lambda _: os.close(fd))
+            raise
+
+    def give_back(self) -> None:
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class InlineConnection:
     """A sqlite3 connection whose statements run on the event loop's thread.
 
     On a WAL database with synchronous=NORMAL a statement on a few rows takes microseconds, while
     handing it to a worker thread (aiosqlite) costs about 90 us a round trip, four of them per
-    transaction. So statements run inline, and the only wait that could block the loop, another
-    process holding the write lock, is turned into an async back-off: the busy timeout is zero and
-    a statement refused as busy is retried after `asyncio.sleep`, when retrying is safe (it is a
-    BEGIN, or it ran outside any transaction, so it changed nothing).
+    transaction. So statements run inline, and the only wait that could block the loop, a program
+    outside eventapp's turns holding the write lock, is turned into an async back-off: the busy
+    timeout is zero and a statement refused as busy is retried after `asyncio.sleep`, when retrying
+    is safe (it is a BEGIN, or it ran outside any transaction, so it changed nothing), then given
+    up as `Unavailable`.
     """
 
     def __init__(self, path: str, busy_wait_s: float) -> None:
@@ -171,8 +230,10 @@ class InlineConnection:
             try:
                 return self._db.execute(sql, parameters).fetchall()
             except sqlite3.OperationalError as error:
-                if not (_is_busy(error) and retry_is_safe and waited < self.busy_wait_s):
+                if not _is_busy(error):
                     raise
+                if not (retry_is_safe and waited < self.busy_wait_s):
+                    raise database_busy() from error
             await asyncio.sleep(delay)
             waited += delay
             delay = min(delay * 2, 0.05)
@@ -189,18 +250,21 @@ class _SQLiteConnections:
     """A writer connection behind an asyncio lock, and a reader connection beside it.
 
     SQLite allows one writer at a time; queueing this process's transactions on an asyncio lock
-    costs nothing. Statements outside a transaction that only read go to the reader, so they never
-    see another coroutine's uncommitted work; since each statement runs to completion inline, one
-    reader serves them all, and WAL lets it read while the writer writes.
+    costs nothing, and the head of that queue then waits its turn among the processes
+    (`_WriterTurn`). A writer that cannot get both within `busy_wait_s` gets `Unavailable`.
+    Statements outside a transaction that only read go to the reader, so they never see another
+    coroutine's uncommitted work; since each statement runs to completion inline, one reader
+    serves them all, and WAL lets it read while the writer writes.
     """
 
-    def __init__(self, path: str, busy_wait_s: float = 10.0) -> None:
+    def __init__(self, path: str, busy_wait_s: float | None = None) -> None:
         self.path = path
-        self.busy_wait_s = busy_wait_s
+        self.busy_wait_s = SQLITE_WRITE_WAIT_S if busy_wait_s is None else busy_wait_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: InlineConnection | None = None
         self._reader: InlineConnection | None = None
         self._write_lock = asyncio.Lock()
+        self._turn = _WriterTurn(path)
 
     def _ensure_open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -217,9 +281,22 @@ class _SQLiteConnections:
     @asynccontextmanager
     async def writer(self) -> AsyncIterator[InlineConnection]:
         self._ensure_open()
-        async with self._write_lock:
+        try:
+            async with asyncio.timeout(self.busy_wait_s):
+                await self._write_lock.acquire()
+                try:
+                    await self._turn.take()
+                except BaseException:
+                    self._write_lock.release()
+                    raise
+        except TimeoutError:
+            raise database_busy() from None
+        try:
             assert self._writer is not None
             yield self._writer
+        finally:
+            self._turn.give_back()
+            self._write_lock.release()
 
     def reader(self) -> InlineConnection:
         self._ensure_open()
@@ -231,6 +308,7 @@ class _SQLiteConnections:
             if connection is not None:
                 connection.close()
         self._writer = self._reader = None
+        self._turn.close()
 
     async def close(self) -> None:
         if self._writer is not None:
