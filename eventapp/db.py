@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 from piccolo.table import Table
@@ -423,6 +423,32 @@ class FastSQLiteEngine(SQLiteEngine):
         )
 
 
+class _PostgresTransaction(PostgresTransaction):
+    """Piccolo's PostgreSQL transaction, letting go of the task's transaction whatever happens.
+
+    Piccolo resets `current_transaction` and returns the connection to the pool only when COMMIT
+    or ROLLBACK succeeds. When one raises (the server went away), the task's next `transaction()`
+    would join the dead one and fail, and the connection would never go back to the pool.
+    """
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            if self.engine.pool:
+                await self.engine.pool.release(self.connection)
+            else:
+                await self.connection.close()
+        return exception is None
+
+
 class EventappPostgresEngine(PostgresEngine):
     """Piccolo's PostgreSQL engine: integrity errors mapped, no connection made at construction."""
 
@@ -442,6 +468,9 @@ class EventappPostgresEngine(PostgresEngine):
             return await super().run_querystring(querystring, in_pool)
         except (*_INTEGRITY_ERRORS, *_DATA_ERRORS) as error:
             raise _map_errors(error) from error
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _PostgresTransaction(engine=self, allow_nested=allow_nested)
 
 
 # --------------------------------------------------------------------------------------------------
