@@ -1,7 +1,9 @@
-"""The SQLite engine under several processes: fair turns at the write lock, 503 when busy."""
+"""The SQLite engine: fair turns at the write lock across processes, 503 when busy, checkpoints
+and large reads off the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import os
@@ -10,14 +12,19 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from piccolo.columns import Text
+from piccolo.engine.sqlite import TransactionType
+from piccolo.table import Table
 
 from eventapp import db
 from eventapp.app import create_app
+from eventapp.events.tables import Event
 from eventapp.settings import Settings
 from tests.helpers import PASSWORD, make_user
 
@@ -105,3 +112,75 @@ async def test_a_write_waiting_too_long_for_a_foreign_sqlite_writer_is_a_503(sql
         foreign.execute("ROLLBACK")
         foreign.close()
     assert (await _sign_in(client)).status_code == 200
+
+
+class Blob(Table, tablename="blobs"):
+    data = Text()
+
+
+async def _write_megabytes(engine: db.FastSQLiteEngine, megabytes: int) -> None:
+    """Commits of about 100 kB each, as many writes would add."""
+    for _ in range(megabytes * 10):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            await Blob.insert(Blob(data=secrets.token_hex(50_000)))
+
+
+@pytest.fixture
+async def blob_engine(tmp_path: Path) -> AsyncIterator[db.FastSQLiteEngine]:
+    engine = db.FastSQLiteEngine(path=str(tmp_path / "blobs.sqlite"))
+    Blob._meta.db = engine
+    await Blob.create_table()
+    yield engine
+    await engine.close()
+
+
+async def test_a_commit_never_runs_a_checkpoint_on_the_event_loop(blob_engine, tmp_path):
+    """6 MB of commits (SQLite would checkpoint inline at 4 MB): the database file is untouched."""
+    blob_engine.connections.checkpoint_every_s = 3600
+    database, wal = tmp_path / "blobs.sqlite", tmp_path / "blobs.sqlite-wal"
+    size_before = database.stat().st_size
+    await _write_megabytes(blob_engine, 6)
+    assert database.stat().st_size == size_before
+    assert wal.stat().st_size > 6_000_000
+
+
+async def test_the_wal_is_checkpointed_in_the_background_and_stops_growing(blob_engine, tmp_path):
+    blob_engine.connections.checkpoint_every_s = 0.05
+    database, wal = tmp_path / "blobs.sqlite", tmp_path / "blobs.sqlite-wal"
+    for _ in range(4):
+        await _write_megabytes(blob_engine, 2)
+        await asyncio.sleep(0.1)  # a pause, as between bursts of requests
+    await Blob.insert(Blob(data="last"))  # a write after the interval starts one more
+    await asyncio.sleep(0.5)
+    assert database.stat().st_size > 8_000_000  # the 8 MB written reached the database file
+    assert wal.stat().st_size < 6_000_000  # the WAL was started over, not grown to 8 MB
+
+
+async def test_a_large_read_runs_off_the_loop_while_requests_go_on(client):
+    """A read of millions of rows leaves the loop free: a ticker never stalls meanwhile."""
+    await Event.insert(Event(slug="seen", name="Committed")).run()
+    assert await db.fetch_all_off_loop("SELECT slug FROM events WHERE name = {}", "Committed") == [
+        {"slug": "seen"}
+    ]
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    started = time.perf_counter()
+    rows = await db.fetch_all_off_loop(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < {}) "
+        "SELECT count(*) AS total FROM c",
+        3_000_000,
+    )
+    took = time.perf_counter() - started
+    ticker.cancel()
+    assert rows == [{"total": 3_000_000}]
+    assert took > 0.2 and len(gaps) > 10, (took, len(gaps))
+    assert max(gaps) < 0.1, max(gaps)
