@@ -315,6 +315,7 @@ class _SQLiteConnections:
         self._close_connections()
         self._loop = loop
         self._write_lock = asyncio.Lock()
+        self._checkpointing = None  # one left on a closed loop would never report done
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = InlineConnection(self.path, self.busy_wait_s)
         self._reader = InlineConnection(self.path, self.busy_wait_s)
