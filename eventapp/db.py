@@ -5,9 +5,11 @@ and uses the rollback journal, which caps an endpoint at a few hundred writes a 
 here keeps long-lived connections in WAL mode with synchronous=NORMAL (a writer behind an
 asyncio lock, a reader beside it), runs each statement inline on the event loop (microseconds,
 cheaper than a thread hop), and starts every transaction with BEGIN IMMEDIATE so read-then-write
-transactions never deadlock on the lock upgrade. Another process holding the write lock is waited
-for with an async back-off, never by blocking the loop. PostgreSQL uses piccolo's engine with a
-pool opened with the app.
+transactions never deadlock on the lock upgrade. Processes sharing the file take fair turns at the
+write lock (`_WriterTurn`), waiting in a worker thread, never by blocking the loop; a writer that
+cannot get in within `SQLITE_WRITE_WAIT_S` gets `Unavailable` (a 503). WAL checkpoints and reads
+that grow with the data (`fetch_all_off_loop`) run in worker threads, off the loop. PostgreSQL
+uses piccolo's engine with a pool opened with the app.
 
 Both engines turn integrity violations into one domain error, `IntegrityConflict`, whose `reason`
 comes from the unique index that refused the write (see `UniqueIndex`).
@@ -16,8 +18,12 @@ comes from the unique index that refused the write (see `UniqueIndex`).
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import logging
+import os
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,12 +33,14 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
-from eventapp.errors import IntegrityConflict, InvalidInput
+from eventapp.errors import IntegrityConflict, InvalidInput, Unavailable
+
+logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------------------------------
 # Constraints piccolo cannot express on SQLite, declared once next to the tables they guard.
@@ -127,6 +135,12 @@ def _map_errors(error: Exception) -> Exception:
 # --------------------------------------------------------------------------------------------------
 # SQLite: long-lived WAL connections, statements run on the event loop's own thread.
 
+# How long a writer waits for the write lock (its process's queue and the other processes'
+# turns) before the request is refused with a 503 and Retry-After.
+SQLITE_WRITE_WAIT_S = 5.0
+# How often, at most, the WAL is copied back into the database (after a write, in a thread).
+SQLITE_CHECKPOINT_EVERY_S = 1.0
+
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorcode", None) in {sqlite3.SQLITE_BUSY, 517} or (
@@ -134,15 +148,67 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     )
 
 
+def database_busy() -> Unavailable:
+    """The write lock could not be had in time: a 503 the client may retry, never a 500."""
+    return Unavailable(
+        "The database is busy; try again in a moment.", retry_after=1, reason="database_busy"
+    )
+
+
+class _WriterTurn:
+    """Whose turn it is to write to one SQLite file, across every process that opens it.
+
+    SQLite tries its write lock without waiting, so a waiter must poll, and a process that has
+    just committed takes the lock again before a sleeping poller looks: with four busy processes
+    a writer waited seconds. Writers here first queue on an flock of a side file
+    (`<database>-writer`): a waiter sleeps in the kernel, in a worker thread so the loop runs on,
+    and is woken as soon as the holder lets go. Uncontended, taking the turn is one non-blocking
+    system call on the loop.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = f"{path}-writer"
+        self._fd: int | None = None
+
+    async def take(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX))
+        try:
+            await asyncio.shield(waiting)
+        except BaseException:
+            # Given up (timed out or cancelled) while the thread still waits: the descriptor is
+            # closed once the thread returns, which lets go of any lock it got.
+            self._fd = None
+            waiting.add_done_callback(lambda _: os.close(fd))
+            raise
+
+    def give_back(self) -> None:
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class InlineConnection:
     """A sqlite3 connection whose statements run on the event loop's thread.
 
     On a WAL database with synchronous=NORMAL a statement on a few rows takes microseconds, while
     handing it to a worker thread (aiosqlite) costs about 90 us a round trip, four of them per
-    transaction. So statements run inline, and the only wait that could block the loop, another
-    process holding the write lock, is turned into an async back-off: the busy timeout is zero and
-    a statement refused as busy is retried after `asyncio.sleep`, when retrying is safe (it is a
-    BEGIN, or it ran outside any transaction, so it changed nothing).
+    transaction. So statements run inline, and the only wait that could block the loop, a program
+    outside eventapp's turns holding the write lock, is turned into an async back-off: the busy
+    timeout is zero and a statement refused as busy is retried after `asyncio.sleep`, when retrying
+    is safe (it is a BEGIN, or it ran outside any transaction, so it changed nothing), then given
+    up as `Unavailable`.
     """
 
     def __init__(self, path: str, busy_wait_s: float) -> None:
@@ -161,6 +227,10 @@ class InlineConnection:
             "busy_timeout = 0",
             "foreign_keys = ON",
             "temp_store = MEMORY",
+            # SQLite's automatic checkpoint runs inside the COMMIT that crosses 1000 WAL pages,
+            # here on the event loop: checkpoints run in a worker thread instead (`_checkpoint`).
+            "wal_autocheckpoint = 0",
+            "journal_size_limit = 33554432",  # a WAL grown by a burst shrinks back to 32 MiB
         ):
             self._db.execute(f"PRAGMA {pragma}")
 
@@ -171,8 +241,10 @@ class InlineConnection:
             try:
                 return self._db.execute(sql, parameters).fetchall()
             except sqlite3.OperationalError as error:
-                if not (_is_busy(error) and retry_is_safe and waited < self.busy_wait_s):
+                if not _is_busy(error):
                     raise
+                if not (retry_is_safe and waited < self.busy_wait_s):
+                    raise database_busy() from error
             await asyncio.sleep(delay)
             waited += delay
             delay = min(delay * 2, 0.05)
@@ -185,22 +257,55 @@ class InlineConnection:
         self._db.close()
 
 
+def _checkpoint(path: str) -> None:
+    """Copy the WAL back into the database, on a connection of its own (run in a worker thread).
+
+    PASSIVE neither waits for nor blocks readers and writers; what it cannot copy now, the next
+    one does. Once all is copied, the next write starts the WAL over from its beginning.
+    """
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        connection.close()
+
+
+def _fetch_all(path: str, sql: str, parameters: Sequence[Any]) -> list[dict]:
+    """One read on a read-only connection of its own (run in a worker thread)."""
+    connection = sqlite3.connect(
+        f"{Path(path).resolve().as_uri()}?mode=ro",
+        uri=True,
+        detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES,
+    )
+    try:
+        connection.row_factory = dict_factory
+        return connection.execute(sql, parameters).fetchall()
+    finally:
+        connection.close()
+
+
 class _SQLiteConnections:
     """A writer connection behind an asyncio lock, and a reader connection beside it.
 
     SQLite allows one writer at a time; queueing this process's transactions on an asyncio lock
-    costs nothing. Statements outside a transaction that only read go to the reader, so they never
-    see another coroutine's uncommitted work; since each statement runs to completion inline, one
-    reader serves them all, and WAL lets it read while the writer writes.
+    costs nothing, and the head of that queue then waits its turn among the processes
+    (`_WriterTurn`). A writer that cannot get both within `busy_wait_s` gets `Unavailable`.
+    Statements outside a transaction that only read go to the reader, so they never see another
+    coroutine's uncommitted work; since each statement runs to completion inline, one reader
+    serves them all, and WAL lets it read while the writer writes.
     """
 
-    def __init__(self, path: str, busy_wait_s: float = 10.0) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.busy_wait_s = busy_wait_s
+        self.busy_wait_s = SQLITE_WRITE_WAIT_S
+        self.checkpoint_every_s = SQLITE_CHECKPOINT_EVERY_S
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: InlineConnection | None = None
         self._reader: InlineConnection | None = None
         self._write_lock = asyncio.Lock()
+        self._turn = _WriterTurn(path)
+        self._checkpointing: asyncio.Task | None = None
+        self._last_checkpoint = time.monotonic()
 
     def _ensure_open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -210,6 +315,7 @@ class _SQLiteConnections:
         self._close_connections()
         self._loop = loop
         self._write_lock = asyncio.Lock()
+        self._checkpointing = None  # one left on a closed loop would never report done
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = InlineConnection(self.path, self.busy_wait_s)
         self._reader = InlineConnection(self.path, self.busy_wait_s)
@@ -217,9 +323,39 @@ class _SQLiteConnections:
     @asynccontextmanager
     async def writer(self) -> AsyncIterator[InlineConnection]:
         self._ensure_open()
-        async with self._write_lock:
+        try:
+            async with asyncio.timeout(self.busy_wait_s):
+                await self._write_lock.acquire()
+                try:
+                    await self._turn.take()
+                except BaseException:
+                    self._write_lock.release()
+                    raise
+        except TimeoutError:
+            raise database_busy() from None
+        try:
             assert self._writer is not None
             yield self._writer
+        finally:
+            self._turn.give_back()
+            self._write_lock.release()
+            self._checkpoint_soon()
+
+    def _checkpoint_soon(self) -> None:
+        """After a write: start a checkpoint in a worker thread, unless one ran or runs lately."""
+        now = time.monotonic()
+        if self._checkpointing is None and now - self._last_checkpoint >= self.checkpoint_every_s:
+            self._last_checkpoint = now
+            self._checkpointing = asyncio.create_task(asyncio.to_thread(_checkpoint, self.path))
+            self._checkpointing.add_done_callback(self._checkpointed)
+
+    def _checkpointed(self, task: asyncio.Task) -> None:
+        self._checkpointing = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("WAL checkpoint failed: %s", task.exception())
+
+    async def fetch_all_in_thread(self, sql: str, parameters: Sequence[Any]) -> list[dict]:
+        return await asyncio.to_thread(_fetch_all, self.path, sql, parameters)
 
     def reader(self) -> InlineConnection:
         self._ensure_open()
@@ -231,8 +367,11 @@ class _SQLiteConnections:
             if connection is not None:
                 connection.close()
         self._writer = self._reader = None
+        self._turn.close()
 
     async def close(self) -> None:
+        if self._checkpointing is not None:
+            await asyncio.wait([self._checkpointing])
         if self._writer is not None:
             async with self._write_lock:
                 await self._writer.execute("PRAGMA optimize")
@@ -353,6 +492,32 @@ async def _keep_session_state(connection: asyncpg.Connection) -> None:
     """
 
 
+class _PostgresTransaction(PostgresTransaction):
+    """Piccolo's PostgreSQL transaction, letting go of the task's transaction whatever happens.
+
+    Piccolo resets `current_transaction` and returns the connection to the pool only when COMMIT
+    or ROLLBACK succeeds. When one raises (the server went away), the task's next `transaction()`
+    would join the dead one and fail, and the connection would never go back to the pool.
+    """
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            if self.engine.pool:
+                await self.engine.pool.release(self.connection)
+            else:
+                await self.connection.close()
+        return exception is None
+
+
 class EventappPostgresEngine(PostgresEngine):
     """Piccolo's PostgreSQL engine: integrity errors mapped, no connection made at construction."""
 
@@ -374,6 +539,9 @@ class EventappPostgresEngine(PostgresEngine):
             return await super().run_querystring(querystring, in_pool)
         except (*_INTEGRITY_ERRORS, *_DATA_ERRORS) as error:
             raise _map_errors(error) from error
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _PostgresTransaction(engine=self, allow_nested=allow_nested)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -432,6 +600,23 @@ async def transaction() -> AsyncIterator[None]:
         context = engine.transaction()
     async with context:
         yield
+
+
+async def fetch_all_off_loop(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Run a read whose result grows with the data (a long list, an export) off the event loop.
+
+    Every other statement runs inline on the loop, fine for a few rows; a 50,000-row read there
+    stalls every request for over 100 ms. So reads that grow with the data go through here:
+    on SQLite they run in a worker thread on a read-only connection of their own (they see what
+    is committed, not the caller's open transaction); on PostgreSQL the pool already waits off
+    the loop. `sql` takes `{}` placeholders for `args`, as `Table.raw` does.
+    """
+    engine = active_engine()
+    querystring = QueryString(sql, *args)
+    if isinstance(engine, FastSQLiteEngine):
+        compiled, parameters = querystring.compile_string(engine_type=engine.engine_type)
+        return await engine.connections.fetch_all_in_thread(compiled, parameters)
+    return [dict(row) for row in await engine.run_querystring(querystring)]
 
 
 async def lock_row(table: type[Table], row_id: int) -> None:

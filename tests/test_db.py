@@ -176,3 +176,31 @@ async def test_several_processes_write_to_one_sqlite_file_without_losing_a_write
     assert codes == [0, 0, 0]
     assert await Stage.count() == 450
     await engine.close()
+
+
+@pytest.mark.parametrize("failing", ["ROLLBACK", "COMMIT"])
+async def test_a_failed_rollback_or_commit_leaves_no_dead_transaction_in_the_task(
+    client, engine_kind, database_url, failing
+):
+    """The server goes away mid-transaction; the task's next transaction starts afresh.
+
+    PostgreSQL only: piccolo's own transaction skipped its clean-up when ROLLBACK or COMMIT
+    raised (SQLite's transaction is eventapp's own and cleans up in a `finally`).
+    """
+    if engine_kind != "postgres":
+        pytest.skip("piccolo's transaction clean-up is what is tested, on PostgreSQL")
+    import asyncpg
+
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the dead connection raises
+        async with db.transaction():
+            await Event.insert(Event(slug="lost", name="Lost")).run()
+            backend = (await Event.raw("SELECT pg_backend_pid() AS pid"))[0]["pid"]
+            killer = await asyncpg.connect(database_url)
+            await killer.execute("SELECT pg_terminate_backend($1)", backend)
+            await killer.close()
+            if failing == "ROLLBACK":
+                raise RuntimeError("the request failed; its transaction rolls back")
+    async with db.transaction():
+        await Event.insert(Event(slug="next", name="Next")).run()
+    assert [row["slug"] for row in await Event.select(Event.slug)] == ["next"]
+    assert db.active_engine().current_transaction.get() is None

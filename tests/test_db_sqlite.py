@@ -1,0 +1,188 @@
+"""The SQLite engine: fair turns at the write lock across processes, 503 when busy, checkpoints
+and large reads off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from piccolo.columns import Text
+from piccolo.engine.sqlite import TransactionType
+from piccolo.table import Table
+
+from eventapp import db
+from eventapp.app import create_app
+from eventapp.events.tables import Event
+from eventapp.settings import Settings
+from tests.helpers import PASSWORD, make_user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_four_processes_of_twenty_writers_take_fair_turns_at_the_write_lock(tmp_path):
+    """4 processes x 20 concurrent writers on one file for 3 s: every writer gets in quickly.
+
+    The issue's bound is 2 s per request; before the fix the longest wait here was 1.7 to 2 s
+    (one process starved the others), after it about 0.2 s. The bound is 1 s.
+    """
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "db_contention.py"), "--seconds", "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    figures = json.loads(completed.stdout.splitlines()[-1])
+    assert figures["failed"] == 0, figures["failures"]
+    assert figures["max_wait_ms"] < 1000, figures
+    per_process = figures["commits_per_process"]
+    assert min(per_process) > 0.5 * sum(per_process) / len(per_process), per_process
+
+
+@pytest.fixture
+async def sqlite_client(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[httpx.AsyncClient, Path]]:
+    """The app on a SQLite file, refusing writes that wait for the lock longer than 0.3 s."""
+    monkeypatch.setattr(db, "SQLITE_WRITE_WAIT_S", 0.3)
+    path = tmp_path / "eventapp.sqlite"
+    shutil.copyfile(sqlite_template, path)
+    settings = Settings(
+        database_url=f"sqlite:///{path}",
+        var_dir=tmp_path / "var",
+        secret_key=secrets.token_urlsafe(32),
+        public_url="http://testserver.local",
+    )
+    app = create_app(settings)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+        ) as client,
+    ):
+        yield client, path
+
+
+async def _sign_in(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.post(
+        "/api/auth/login", json={"email": "ada@example.org", "password": PASSWORD}
+    )
+
+
+def _assert_busy(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["reason"] == "database_busy"
+
+
+async def test_a_write_waiting_too_long_for_another_processs_turn_is_a_503(sqlite_client):
+    client, path = sqlite_client
+    await make_user("ada@example.org")
+    # Another eventapp process holding its turn: an flock on its own open file description.
+    holder = os.open(f"{path}-writer", os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        _assert_busy(await _sign_in(client))
+    finally:
+        os.close(holder)
+    assert (await _sign_in(client)).status_code == 200
+
+
+async def test_a_write_waiting_too_long_for_a_foreign_sqlite_writer_is_a_503(sqlite_client):
+    client, path = sqlite_client
+    await make_user("ada@example.org")
+    # A program that knows nothing of eventapp's turns (the sqlite3 shell, say) holds the lock.
+    foreign = sqlite3.connect(path, isolation_level=None)
+    foreign.execute("BEGIN IMMEDIATE")
+    try:
+        _assert_busy(await _sign_in(client))
+    finally:
+        foreign.execute("ROLLBACK")
+        foreign.close()
+    assert (await _sign_in(client)).status_code == 200
+
+
+class Blob(Table, tablename="blobs"):
+    data = Text()
+
+
+async def _write_megabytes(engine: db.FastSQLiteEngine, megabytes: int) -> None:
+    """Commits of about 100 kB each, as many writes would add."""
+    for _ in range(megabytes * 10):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            await Blob.insert(Blob(data=secrets.token_hex(50_000)))
+
+
+@pytest.fixture
+async def blob_engine(tmp_path: Path) -> AsyncIterator[db.FastSQLiteEngine]:
+    engine = db.FastSQLiteEngine(path=str(tmp_path / "blobs.sqlite"))
+    Blob._meta.db = engine
+    await Blob.create_table()
+    yield engine
+    await engine.close()
+
+
+async def test_a_commit_never_runs_a_checkpoint_on_the_event_loop(blob_engine, tmp_path):
+    """6 MB of commits (SQLite would checkpoint inline at 4 MB): the database file is untouched."""
+    blob_engine.connections.checkpoint_every_s = 3600
+    database, wal = tmp_path / "blobs.sqlite", tmp_path / "blobs.sqlite-wal"
+    size_before = database.stat().st_size
+    await _write_megabytes(blob_engine, 6)
+    assert database.stat().st_size == size_before
+    assert wal.stat().st_size > 6_000_000
+
+
+async def test_the_wal_is_checkpointed_in_the_background_and_stops_growing(blob_engine, tmp_path):
+    blob_engine.connections.checkpoint_every_s = 0.05
+    database, wal = tmp_path / "blobs.sqlite", tmp_path / "blobs.sqlite-wal"
+    for _ in range(4):
+        await _write_megabytes(blob_engine, 2)
+        await asyncio.sleep(0.1)  # a pause, as between bursts of requests
+    await Blob.insert(Blob(data="last"))  # a write after the interval starts one more
+    await asyncio.sleep(0.5)
+    assert database.stat().st_size > 8_000_000  # the 8 MB written reached the database file
+    assert wal.stat().st_size < 6_000_000  # the WAL was started over, not grown to 8 MB
+
+
+async def test_a_large_read_runs_off_the_loop_while_requests_go_on(client):
+    """A read of millions of rows leaves the loop free: a ticker goes on ticking meanwhile."""
+    await Event.insert(Event(slug="seen", name="Committed")).run()
+    assert await db.fetch_all_off_loop("SELECT slug FROM events WHERE name = {}", "Committed") == [
+        {"slug": "seen"}
+    ]
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    started = time.perf_counter()
+    rows = await db.fetch_all_off_loop(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < {}) "
+        "SELECT count(*) AS total FROM c",
+        3_000_000,
+    )
+    took = time.perf_counter() - started
+    ticker.cancel()
+    assert rows == [{"total": 3_000_000}]
+    # Inline, the loop would stall for the whole read; here only briefly (a busy machine's
+    # scheduling), never for a good part of it.
+    assert took > 0.2 and len(gaps) > 10, (took, len(gaps))
+    assert max(gaps) < took / 3, (max(gaps), took)
