@@ -25,6 +25,7 @@ import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,9 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from eventapp.errors import IntegrityConflict, InvalidInput, Unavailable
+
+# Waits for another process's write turn (see `_WriteTurn`), one at a time per process.
+_FLOCK_WAITS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-write-turn")
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +183,10 @@ class _WriterTurn:
             return
         except BlockingIOError:
             pass
-        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX))
+        # On a thread of its own: a wait given up on stays blocked in the kernel until the lock
+        # frees, and must not hold one of the default pool's threads (argon2, off-loop reads).
+        loop = asyncio.get_running_loop()
+        waiting = loop.run_in_executor(_FLOCK_WAITS, fcntl.flock, fd, fcntl.LOCK_EX)
         try:
             await asyncio.shield(waiting)
         except BaseException:

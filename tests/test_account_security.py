@@ -203,3 +203,68 @@ async def test_an_account_made_from_an_invitation_link_is_unverified(client):
     await service.verify_email(user["id"])
     people = (await client.get("/api/events/showcase/people", params={"q": "rita"})).json()
     assert people["items"][0]["email_verified"] is True
+
+
+async def test_invitation_links_give_no_fresh_guesses_at_an_existing_accounts_password(client):
+    """The organiser sees the link: resending it must not reset the account's budget."""
+    await signed_in_admin(client)
+    await make_event(client, "showcase")
+    await make_user("vip@example.org")
+    invitation = await client.post(
+        "/api/events/showcase/invitations", json={"email": "vip@example.org", "role": "reviewer"}
+    )
+    token = invitation.json()["url"].rsplit("#", 1)[1]
+    for n in range(10):
+        guess = await client.post(
+            "/api/invitations/accept", json={"token": token, "password": f"guess number {n}"}
+        )
+        assert guess.status_code == 401
+    resent = await client.post(f"/api/events/showcase/invitations/{invitation.json()['id']}/resend")
+    fresh_token = resent.json()["url"].rsplit("#", 1)[1]
+    refused = await client.post(
+        "/api/invitations/accept", json={"token": fresh_token, "password": PASSWORD}
+    )
+    assert refused.status_code == 429
+    login = await client.post(
+        "/api/auth/login", json={"email": "vip@example.org", "password": PASSWORD}
+    )
+    assert login.status_code == 429  # one budget per account, whichever route guesses
+
+
+async def test_spaces_or_capitals_around_an_email_give_no_fresh_guesses(client):
+    await make_user("ada@example.org")
+    for n in range(10):
+        await client.post(
+            "/api/auth/login", json={"email": "ada@example.org", "password": f"guess {n}"}
+        )
+    for variant in (" ada@example.org", "ADA@example.org\t", "\u00a0Ada@Example.org"):
+        again = await client.post(
+            "/api/auth/tokens", json={"email": variant, "password": "one more guess"}
+        )
+        assert again.status_code == 429, variant
+
+
+async def test_a_made_up_reset_link_is_refused_before_any_password_is_hashed(client, monkeypatch):
+    hashed: list[str] = []
+    monkeypatch.setattr(service, "hash_password", lambda password: hashed.append(password) or "x")
+    refused = await client.post(
+        "/api/auth/password-reset/complete",
+        json={"token": "made-up-token", "new_password": "a long new password"},
+    )
+    assert refused.status_code == 404 and refused.json()["reason"] == "link_unknown"
+    assert hashed == []
+
+
+async def test_a_device_token_lists_only_what_anyone_sees(client):
+    await signed_in_admin(client)
+    await make_event(client, "showcase", published=True)
+    await make_event(client, "secret-draft")
+    device = await client.post(
+        "/api/auth/tokens",
+        json={"email": "admin@example.org", "password": PASSWORD, "event": "showcase"},
+    )
+    client.cookies.clear()
+    listed = await client.get(
+        "/api/events", headers={"Authorization": f"Bearer {device.json()['token']}"}
+    )
+    assert [event["slug"] for event in listed.json()["items"]] == ["showcase"]

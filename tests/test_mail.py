@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -421,3 +422,14 @@ async def test_the_sender_signs_in_to_a_server_that_wants_a_login(client, mail_s
         assert len(mailbox.messages) == 1
     finally:
         controller.stop()
+
+
+async def test_a_message_a_sender_holds_is_not_resent_under_it(client):
+    await signed_in_admin(client)
+    await make_event(client, "showcase")
+    await client.post(
+        "/api/events/showcase/invitations", json={"email": "rita@example.org", "role": "reviewer"}
+    )
+    held = await mail.claim_next(timedelta(seconds=60))
+    refused = await client.post(f"/api/events/showcase/outbox/{held['id']}/resend")
+    assert refused.status_code == 409 and refused.json()["reason"] == "message_sending"

@@ -77,8 +77,8 @@ async def require_login(connection: ASGIConnection, handler: BaseRouteHandler) -
     A device token for one event acts only on that event's routes (`_event_access` drops its
     roles elsewhere) and on the few routes marked `any_token` (who am I, sign out).
     """
-    if handler.opt.get("public"):
-        return
+    if handler.opt.get("public") or connection.scope.get("method") == "OPTIONS":
+        return  # OPTIONS (Litestar's own handler) only says which methods a path allows
     user = await current_user(connection)
     if user is None:
         raise NotAuthenticated("Sign in first.", reason="not_authenticated")

@@ -376,7 +376,10 @@ class InvitationController(Controller):
     )
     async def accept(self, request: Request, data: JSONBody[InvitationAccept]) -> Response[MeOut]:
         """Use the invitation once: creates the account or adds the role, and signs in."""
-        async with password_attempt(request, f"invitation:{data.token}"):
+        # The invited account's own budget, the one sign-in uses: a new or resent link for the
+        # same email gives no fresh guesses at an existing account's password.
+        invitation = await service.preview_invitation(data.token, request.app.state.secret)
+        async with password_attempt(request, invitation["email"]):
             user = await service.accept_invitation(
                 data.token, name=data.name, password=data.password, secret=request.app.state.secret
             )

@@ -706,27 +706,28 @@ async def redeem_login_link(
 ) -> CurrentUser:
     """Use a mailed link once: it proves the mailbox, signs in, and for a reset sets the password
     (ending every session and token the account had, and its other unused links)."""
-    new_hash = await asyncio.to_thread(hash_password, new_password) if new_password else None
     digest = token_digest(token, secret)
+    live = (LoginLink.token_hash == digest) & (LoginLink.purpose == purpose)
+    live &= LoginLink.used_at.is_null() & (LoginLink.expires_at > now())
+    # A made-up or spent link is refused before any slow hashing, which nobody may make us do
+    # for free; the transaction checks again.
+    if not await LoginLink.exists().where(live):
+        if not await LoginLink.exists().where(LoginLink.token_hash == digest):
+            raise NotFound("This link is not valid.", reason="link_unknown")
+        raise Gone(
+            "This link has expired or was used already; ask for a new one.",
+            reason="link_invalid",
+        )
+    new_hash = await asyncio.to_thread(hash_password, new_password) if new_password else None
     async with transaction():
         used = (
             await LoginLink.update({LoginLink.used_at: now()})
-            .where(
-                (LoginLink.token_hash == digest)
-                & (LoginLink.purpose == purpose)
-                & LoginLink.used_at.is_null()
-                & (LoginLink.expires_at > now())
-            )
+            .where(live)
             .returning(LoginLink.user)
             .run()
         )
         if not used:
-            if not await LoginLink.exists().where(LoginLink.token_hash == digest):
-                raise NotFound("This link is not valid.", reason="link_unknown")
-            raise Gone(
-                "This link has expired or was used already; ask for a new one.",
-                reason="link_invalid",
-            )
+            raise Gone("This link was used a moment ago.", reason="link_invalid")
         user_id = used[0]["user"]
         user = await User.select().where(User.id == user_id).first()
         if not user["is_active"]:

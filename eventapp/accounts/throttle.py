@@ -121,7 +121,8 @@ class Throttle:
         """Count one attempt against both budgets; `RateLimited` (429, Retry-After) once either
         is spent (the refused attempt itself is not counted). Returns the keys counted."""
         counted: list[str] = []
-        for limit, value in zip(limits, (address, account.lower()), strict=True):
+        # The account as sign-in finds it: ' Ada@X.org' is ada@x.org, and gets no budget of its own.
+        for limit, value in zip(limits, (address, account.strip().lower()), strict=True):
             key = self._key(limit, value)
             count, retry_after = await self._counter.add(key, limit.window_s)
             counted.append(key)

@@ -11,6 +11,7 @@ from eventapp.accounts.guards import EventAccess, event_role, provide_event_acce
 from eventapp.accounts.schemas import Role
 from eventapp.mail import service
 from eventapp.mail.schemas import OutboxItem
+from eventapp.openapi import Refusal
 from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
 
@@ -38,7 +39,11 @@ class OutboxController(Controller):
         rows, total = await service.list_outbox(access.event_id, page, status)
         return page_of([OutboxItem(**row) for row in rows], total, page)
 
-    @post("/{message_id:int}/resend", status_code=HTTP_200_OK)
+    @post(
+        "/{message_id:int}/resend",
+        status_code=HTTP_200_OK,
+        opt={"refuses": [Refusal(409, "A sender is sending it now.", ("message_sending",))]},
+    )
     async def resend_message(
         self, request: Request, access: NamedDependency[EventAccess], message_id: RowId
     ) -> OutboxItem:

@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from piccolo.engine.sqlite import SQLiteEngine
 
 from eventapp.db import active_engine, transaction
-from eventapp.errors import NotFound
+from eventapp.errors import Conflict, NotFound
 from eventapp.mail.tables import OutboxMessage
 from eventapp.pagination import PageRequest
 
@@ -157,11 +157,25 @@ async def resend(event_id: int, message_id: int) -> dict:
                 OutboxMessage.last_error: "",
             }
         )
-        .where((OutboxMessage.id == message_id) & (OutboxMessage.event == event_id))
+        .where(
+            (OutboxMessage.id == message_id)
+            & (OutboxMessage.event == event_id)
+            # Not while a sender holds it: that would send it twice at once.
+            & (
+                (OutboxMessage.status != "queued")
+                | OutboxMessage.claimed_until.is_null()
+                | (OutboxMessage.claimed_until < now())
+            )
+        )
         .returning(*_LIST_COLUMNS)
         .run()
     )
     if not rows:
+        found = OutboxMessage.exists().where(
+            (OutboxMessage.id == message_id) & (OutboxMessage.event == event_id)
+        )
+        if await found:
+            raise Conflict("The message is being sent right now.", reason="message_sending")
         raise NotFound("No message with that id in this event.")
     return rows[0]
 

@@ -4,6 +4,7 @@ import { api, explain, show } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.hash.slice(1));
+history.replaceState(null, "", location.pathname); // the token leaves the address bar at once
 const ROLE_NAMES = { organiser: "organiser", reviewer: "reviewer", investor: "investor", startup: "start-up", door_staff: "door staff" };
 
 async function load() {
