@@ -446,20 +446,7 @@ async def resend_invitation(
     """Revoke a pending invitation's link and send a new one in its place."""
     token = new_token()
     async with transaction():
-        revoked = (
-            await Invitation.update({Invitation.revoked_at: now()})
-            .where(
-                (Invitation.id == invitation_id)
-                & (Invitation.event == event_id)
-                & Invitation.accepted_at.is_null()
-                & Invitation.revoked_at.is_null()
-            )
-            .returning(Invitation.email, Invitation.role, Invitation.name)
-            .run()
-        )
-        if not revoked:
-            raise NotFound("No pending invitation with that id in this event.")
-        old = revoked[0]
+        old = await revoke_invitation(event_id, invitation_id)
         row = await _insert_invitation(
             event_id, old["email"], Role(old["role"]), old["name"], inviter, token, secret, mailing
         )
@@ -524,7 +511,8 @@ async def list_invitations(event_id: int, page: PageRequest) -> tuple[list[dict]
     return rows, await Invitation.count().where(condition)
 
 
-async def revoke_invitation(event_id: int, invitation_id: int) -> None:
+async def revoke_invitation(event_id: int, invitation_id: int) -> dict:
+    """Revoke a pending (not yet used) invitation; its email, role and name."""
     rows = (
         await Invitation.update({Invitation.revoked_at: now()})
         .where(
@@ -533,11 +521,12 @@ async def revoke_invitation(event_id: int, invitation_id: int) -> None:
             & Invitation.accepted_at.is_null()
             & Invitation.revoked_at.is_null()
         )
-        .returning(Invitation.id)
+        .returning(Invitation.email, Invitation.role, Invitation.name)
         .run()
     )
     if not rows:
         raise NotFound("No pending invitation with that id in this event.")
+    return rows[0]
 
 
 async def _usable_invitation(token: str, secret: bytes) -> dict:

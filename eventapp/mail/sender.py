@@ -80,6 +80,15 @@ def email_of(message: dict, sender: str, domain: str) -> EmailMessage:
 _LOGIN_REFUSALS = frozenset({530, 535, 538})
 
 
+def _outcome(error: Exception) -> str:
+    """What a failed send means for the message: 'failed' (the server refused this message for
+    good, 5xx), 'retry' (it refused it for now, 4xx), or 'wait' (the server is unreachable or
+    refuses our login: no message is at fault, so none fails; all wait for the next round)."""
+    if isinstance(error, aiosmtplib.SMTPResponseException) and error.code not in _LOGIN_REFUSALS:
+        return "failed" if 500 <= error.code < 600 else "retry"
+    return "wait"
+
+
 def _describe(error: Exception) -> str:
     """The server's answer ('550 5.1.1 No such mailbox') or what went wrong on the way."""
     if isinstance(error, aiosmtplib.SMTPResponseException):
@@ -119,32 +128,12 @@ class MailSender:
         smtp: aiosmtplib.SMTP | None = None
         try:
             while (message := await service.claim_next(lease)) is not None:
-                if smtp is None:
-                    try:
-                        smtp = await self._connect()
-                    except (aiosmtplib.SMTPException, OSError) as error:
-                        # The server, or our login to it, is wrong: no message is at fault, so
-                        # none fails for it; this one waits for the next round with the others.
-                        await service.mark_retry(
-                            message,
-                            _describe(error),
-                            first_delay_s=settings.mail_retry_s,
-                            max_attempts=settings.mail_max_attempts,
-                        )
-                        break
                 try:
+                    smtp = smtp or await self._connect()
                     await smtp.send_message(email_of(message, settings.mail_from, self.domain))
-                except aiosmtplib.SMTPResponseException as error:
-                    if error.code in _LOGIN_REFUSALS:
-                        # Our login is missing or wrong: the set-up's fault, not the message's.
-                        await service.mark_retry(
-                            message,
-                            _describe(error),
-                            first_delay_s=settings.mail_retry_s,
-                            max_attempts=settings.mail_max_attempts,
-                        )
-                        break
-                    if 500 <= error.code < 600:
+                except (aiosmtplib.SMTPException, OSError) as error:
+                    outcome = _outcome(error)
+                    if outcome == "failed":
                         await service.mark_failed(message["id"], _describe(error))
                     else:
                         await service.mark_retry(
@@ -154,15 +143,8 @@ class MailSender:
                             max_attempts=settings.mail_max_attempts,
                         )
                     smtp = await self._reset(smtp)
-                except (aiosmtplib.SMTPException, OSError) as error:
-                    await service.mark_retry(
-                        message,
-                        _describe(error),
-                        first_delay_s=settings.mail_retry_s,
-                        max_attempts=settings.mail_max_attempts,
-                    )
-                    smtp = await self._reset(smtp)
-                    break  # the server is away: wait for the next round
+                    if outcome == "wait":
+                        break  # the server, or our login to it, is away: the next round
                 else:
                     await service.mark_sent(message["id"])
                     sent += 1
