@@ -1,0 +1,1 @@
+"""Tickets: signed ticket secrets that a scanner verifies offline, and their QR codes."""
