@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -105,9 +104,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            # Bounded: a sender mid-conversation with a silent SMTP server must not hold up a
+            # shutdown (what it had claimed goes to the next sender when the lease runs out).
             sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            await asyncio.wait([sender], timeout=5)
             await caller_cache.stop()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
