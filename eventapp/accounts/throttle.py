@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+from eventapp.accounts.service import normalise_email
 from eventapp.errors import NotAuthenticated, RateLimited
 
 
@@ -122,7 +123,7 @@ class Throttle:
         is spent (the refused attempt itself is not counted). Returns the keys counted."""
         counted: list[str] = []
         # The account as sign-in finds it: ' Ada@X.org' is ada@x.org, and gets no budget of its own.
-        for limit, value in zip(limits, (address, account.strip().lower()), strict=True):
+        for limit, value in zip(limits, (address, normalise_email(account)), strict=True):
             key = self._key(limit, value)
             count, retry_after = await self._counter.add(key, limit.window_s)
             counted.append(key)
