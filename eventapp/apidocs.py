@@ -12,10 +12,12 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from litestar import Request, Response, Router, get
+from litestar import Request, Response, Router
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
+
+from eventapp.routing import get
 
 ASSETS = "/assets"
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Request, Response, get
+from litestar import Request, Response
 from litestar.openapi import ResponseSpec
 
 from eventapp import db
+from eventapp.routing import get
 
 
 @get(

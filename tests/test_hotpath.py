@@ -139,13 +139,24 @@ async def test_a_removed_role_and_a_granted_one_hold_at_once(client, settings):
     colleague = await user_with_role("showcase", "olga@example.org", Role.organiser)
     theirs = await _bearer(colleague, settings)
     invitations = "/api/events/showcase/invitations"
+
+    async def my_roles() -> list:
+        me = (await client.get("/api/auth/me", headers=theirs)).json()
+        return [(entry["name"], entry["roles"]) for entry in me["events"]]
+
     assert (await client.get(invitations, headers=theirs)).status_code == 200
+    assert await my_roles() == [("Showcase showcase", ["organiser"])]
     removed = await client.delete(f"/api/events/showcase/people/{colleague}/roles/organiser")
     assert removed.status_code == 204
     assert (await client.get(invitations, headers=theirs)).status_code == 403
+    assert await my_roles() == []
     event_id = (await Event.select(Event.id).first().run())["id"]
     await service.grant_role(colleague, event_id, Role.organiser)
     assert (await client.get(invitations, headers=theirs)).status_code == 200
+    assert await my_roles() == [("Showcase showcase", ["organiser"])]
+    renamed = await client.patch("/api/events/showcase", json={"name": "The Showcase"})
+    assert renamed.status_code == 200
+    assert await my_roles() == [("The Showcase", ["organiser"])]
 
 
 async def test_an_unpublished_event_disappears_at_once(client, app):
@@ -261,11 +272,18 @@ async def test_every_invalidation_reaches_another_process_through_redis_within_a
             # A role removed on A: B refuses the organiser's page.
             invitations = "/api/events/showcase/invitations"
             assert await on_b(invitations, ada_other) == 200
+
+            async def events_on_b() -> int:  # 200 while B still lists Ada's role
+                me = await http.get(b + "/api/auth/me", headers=ada_other)
+                return 200 if me.json()["events"] else 404
+
+            assert await events_on_b() == 200
             removed = await http.delete(
                 f"{a}/api/events/showcase/people/{ada}/roles/organiser", headers=admin_headers
             )
             assert removed.status_code == 204
             timings["role"] = await _refused_within(lambda: on_b(invitations, ada_other), 1.0)
+            timings["memberships"] = await _refused_within(events_on_b, 1.0)
             assert await on_b(invitations, ada_other) == 403
 
             # An API token revoked on A.

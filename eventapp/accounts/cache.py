@@ -60,6 +60,7 @@ class _State:
         self.tokens: dict[str, tuple[float, Any]] = {}
         self.roles: dict[tuple[int, int], tuple[float, Any]] = {}
         self.events: dict[str, tuple[float, Any]] = {}
+        self.memberships: dict[int, tuple[float, Any]] = {}
         self.epoch = 0
         # What was forgotten (("user", 7), ("token", hash), ...) -> until when nothing about it
         # is stored.
@@ -77,6 +78,7 @@ def clear() -> None:
     _state.tokens.clear()
     _state.roles.clear()
     _state.events.clear()
+    _state.memberships.clear()
     _state.epoch += 1
 
 
@@ -148,6 +150,17 @@ async def event(slug: str, load: Callable[[], Awaitable[T]]) -> T:
     return await _through(_state.events, slug, load, None, lambda row: (("event", row["id"]),))
 
 
+async def memberships(user_id: int, load: Callable[[], Awaitable[T]]) -> T:
+    """Every event a user has roles in, with those roles and the events' names (who am I)."""
+    return await _through(
+        _state.memberships,
+        user_id,
+        load,
+        None,
+        lambda _: (("user", user_id), ("memberships", user_id), ("events",)),
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Invalidation: at once here, through Redis everywhere else.
 
@@ -163,15 +176,19 @@ def _drop_user(user_id: int) -> None:
         _state.tokens.pop(key, None)
     for key in [k for k in _state.roles if k[0] == user_id]:
         _state.roles.pop(key, None)
+    _state.memberships.pop(user_id, None)
 
 
 def _drop_roles(user_id: int, event_id: int) -> None:
-    _silence(("roles", user_id, event_id))
+    _silence(("roles", user_id, event_id), ("memberships", user_id))
     _state.roles.pop((user_id, event_id), None)
+    _state.memberships.pop(user_id, None)
 
 
 def _drop_event(event_id: int) -> None:
-    _silence(("event", event_id))
+    # Any member's list may name the event (a new name or slug): every list goes.
+    _silence(("event", event_id), ("events",))
+    _state.memberships.clear()
     for key in [k for k, (_, row) in _state.events.items() if row["id"] == event_id]:
         _state.events.pop(key, None)
     for key in [k for k in _state.roles if k[1] == event_id]:

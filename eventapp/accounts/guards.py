@@ -46,10 +46,16 @@ def presented_token(connection: ASGIConnection) -> str | None:
 
 
 def _same_origin(connection: ASGIConnection) -> bool:
-    origin = connection.headers.get("origin")
+    # From the raw headers, like `presented_token`: Litestar's header object costs ~10 us a write.
+    origin, host = None, ""
+    for name, value in connection.scope["headers"]:
+        if name == b"origin":
+            origin = value.decode("latin-1")
+        elif name == b"host":
+            host = value.decode("latin-1")
     if origin is None:
         return True
-    ours = {connection.headers.get("host", "")}
+    ours = {host}
     public_url = connection.app.state.settings.public_url
     if public_url:
         ours.add(urlsplit(public_url).netloc)

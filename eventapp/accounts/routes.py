@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response
 from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
@@ -47,6 +47,7 @@ from eventapp.events.service import event_by_slug
 from eventapp.openapi import Refusal
 from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
+from eventapp.routing import delete, get, post
 
 PUBLIC = {"public": True}
 # What the password routes refuse besides the kinds every route gets (eventapp/openapi.py).

@@ -358,15 +358,18 @@ _MY_EVENTS = HotQuery(
 
 
 async def my_events(user_id: int) -> list[dict]:
-    """Every event the user has a role in, with those roles."""
-    rows = await _MY_EVENTS.rows(user_id=user_id)
-    events: dict[str, dict] = {}
-    for row in rows:
-        entry = events.setdefault(
-            row["slug"], {"slug": row["slug"], "name": row["name"], "roles": []}
-        )
-        entry["roles"].append(row["role"])
-    return list(events.values())
+    """Every event the user has a role in, with those roles (callers must not change them)."""
+
+    async def load() -> list[dict]:
+        events: dict[str, dict] = {}
+        for row in await _MY_EVENTS.rows(user_id=user_id):
+            entry = events.setdefault(
+                row["slug"], {"slug": row["slug"], "name": row["name"], "roles": []}
+            )
+            entry["roles"].append(row["role"])
+        return list(events.values())
+
+    return await cache.memberships(user_id, load)
 
 
 async def people_in_event(event_id: int, page: PageRequest) -> tuple[list[dict], int]:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
@@ -30,6 +30,7 @@ from eventapp.events.schemas import (
 )
 from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
+from eventapp.routing import delete, get, patch, post
 
 organiser_only = event_role(Role.organiser)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_200_OK
@@ -14,6 +14,7 @@ from eventapp.mail.schemas import OutboxItem
 from eventapp.openapi import Refusal
 from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
+from eventapp.routing import get, post
 
 Status = Literal["queued", "sent", "failed"]
 
