@@ -22,11 +22,14 @@ from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.accounts.throttle import MemoryCounter, RedisCounter, Throttle
 from eventapp.apidocs import OfflineSwagger
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
+from eventapp.live.hub import hub as live_hub
+from eventapp.live.sockets import ROUTES as LIVE_ROUTES
 from eventapp.mail.routes import ROUTES as MAIL_ROUTES
 from eventapp.mail.sender import MailSender
 from eventapp.openapi import document_api, operation_id
 from eventapp.pagination import provide_page
 from eventapp.problems import EXCEPTION_HANDLERS
+from eventapp.programme.routes import ROUTES as PROGRAMME_ROUTES
 from eventapp.settings import Settings
 from eventapp.system import health
 
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 RedisCounter(app.state.redis), namespace=settings.redis_namespace
             )
         await caller_cache.start(app.state.redis)
+        await live_hub.start(app.state.redis, settings.redis_namespace)
         sender = asyncio.create_task(app.state.mail.run(), name="mail sender")
         try:
             yield
@@ -109,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             sender.cancel()
             await asyncio.wait([sender], timeout=5)
             await caller_cache.stop()
+            await live_hub.stop()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await engine.close()
@@ -119,6 +124,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ACCOUNT_ROUTES,
             *EVENT_ROUTES,
             *MAIL_ROUTES,
+            *PROGRAMME_ROUTES,
+            *LIVE_ROUTES,
             create_static_files_router(
                 path="/",
                 directories=[settings.static_dir],
