@@ -29,6 +29,7 @@ from eventapp.mail.sender import MailSender
 from eventapp.openapi import document_api, operation_id
 from eventapp.pagination import provide_page
 from eventapp.problems import EXCEPTION_HANDLERS
+from eventapp.programme.demo import start_player as start_demo_player
 from eventapp.programme.routes import ROUTES as PROGRAMME_ROUTES
 from eventapp.settings import Settings
 from eventapp.system import health
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await caller_cache.start(app.state.redis)
         await live_hub.start(app.state.redis, settings.redis_namespace)
         sender = asyncio.create_task(app.state.mail.run(), name="mail sender")
+        player = start_demo_player(settings.demo_live_s)  # `eventapp demo --live` only
         try:
             yield
         finally:
@@ -112,6 +114,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # shutdown (what it had claimed goes to the next sender when the lease runs out).
             sender.cancel()
             await asyncio.wait([sender], timeout=5)
+            if player is not None:
+                player.cancel()
+                await asyncio.wait([player], timeout=5)
             await caller_cache.stop()
             await live_hub.stop()
             if app.state.redis is not None:

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         default=False,
         description="Per-message deflate on websockets (about 64 KiB a connection, 14 without).",
     )
+    demo_live_s: float = Field(
+        default=0,
+        ge=0,
+        description="`eventapp demo --live`: seconds between the demo's stage actions (0: off).",
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     postgres_pool_size: int = Field(default=10, ge=1, le=200)
 
