@@ -40,8 +40,8 @@ class FakeSocket:
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         self.closed_with = code
 
-    async def next(self, timeout: float = 2) -> dict:
-        return await asyncio.wait_for(self.sent.get(), timeout)
+    async def next(self) -> dict:
+        return await asyncio.wait_for(self.sent.get(), 2)
 
 
 def _hub(**options) -> tuple[Hub, dict]:
