@@ -347,9 +347,8 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
     print()
-    print(
-        f"{'clients':>8} {'app med':>9} {'app max':>9} {'raw med':>9} {'raw max':>9} {'ratio':>6} {'KiB/conn':>9}"
-    )
+    heads = ("app med", "app max", "raw med", "raw max")
+    print(f"{'clients':>8} " + " ".join(f"{h:>9}" for h in heads), f"{'ratio':>6} {'KiB/conn':>9}")
     for clients, r in results.items():
         print(
             f"{clients:>8} {statistics.median(r['app']):9.1f} {max(r['app']):9.1f} "
