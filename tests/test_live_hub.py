@@ -174,3 +174,25 @@ async def test_a_topic_without_a_provider_starts_at_version_zero():
     hub = Hub()
     version, text = await hub.snapshot(event_topic(1, "checkins"))
     assert version == 0 and json.loads(text)["type"] == "snapshot"
+
+
+async def test_a_snapshot_built_while_a_change_arrives_is_not_kept():
+    hub = Hub()
+    version = {"now": 1}
+    building = asyncio.Event()
+    release = asyncio.Event()
+
+    async def provider(event_id: int) -> dict:
+        seen = version["now"]
+        building.set()
+        await release.wait()
+        return {"version": seen}
+
+    hub.provide("event", "programme", provider)
+    slow = asyncio.create_task(hub.snapshot(TOPIC))
+    await building.wait()
+    version["now"] = 2
+    await hub.publish(TOPIC, {"version": 2})
+    release.set()
+    assert (await slow)[0] == 1
+    assert (await hub.snapshot(TOPIC))[0] == 2  # built again, not the stale one

@@ -104,6 +104,7 @@ class Hub:
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._providers: dict[tuple[str, str], Provider] = {}
         self._snapshots: dict[str, tuple[int, str]] = {}
+        self._changes: dict[str, int] = {}  # messages delivered per topic, to keep snapshots true
         self._redis: Any = None
         self._channel = "eventapp:live"
         self._listener: asyncio.Task | None = None
@@ -144,11 +145,12 @@ class Hub:
             return cached
         scope, ident, kind = _parse(topic)
         provider = self._providers.get((scope, kind))
+        changes = self._changes.get(topic, 0)
         state = await provider(ident) if provider else {"version": 0}
         body = {"type": "snapshot", "topic": kind, **state}
         text = json.dumps(body, separators=(",", ":"), default=str)
         entry = (int(body.get("version", 0)), text)
-        if topic not in self._snapshots or self._snapshots[topic][0] <= entry[0]:
+        if self._changes.get(topic, 0) == changes:  # nothing arrived while it was being built
             self._snapshots[topic] = entry
         return entry
 
@@ -175,6 +177,7 @@ class Hub:
     def deliver(self, topic: str, version: int | None, text: str) -> None:
         """Hand one message to this process's subscribers of `topic`."""
         self._snapshots.pop(topic, None)
+        self._changes[topic] = self._changes.get(topic, 0) + 1
         for subscriber in self._subscribers.get(topic, ()):
             subscriber.push(version, text)
 
