@@ -283,3 +283,23 @@ async def test_concurrent_actions_on_one_version_let_exactly_one_through(client)
     assert statuses == [200, 409, 409, 409], [a.text for a in answers]
     assert all(a.json()["reason"] == "stale_version" for a in answers if a.status_code == 409)
     assert (await _programme(client))["version"] == version + 1
+
+
+async def test_the_live_demo_plays_the_first_day_forward(client):
+    from eventapp.programme.demo import play
+
+    setup = await _event_with_startups(client, 3)
+    stage = setup["stages"][0]
+    await _generate(client, stage, group_by="none")
+    player = asyncio.create_task(play(setup["event"]["id"], 0.05))
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            items = _stage_items(await _programme(client), stage)
+            if sum(item["status"] == "done" for item in items) >= 2:
+                break
+    finally:
+        player.cancel()
+    assert sum(item["status"] == "done" for item in items) >= 2
+    first = _at(items[0]["planned_start"])
+    assert abs((first - datetime.now(UTC)).total_seconds()) < 600  # the day moved to now

@@ -51,7 +51,7 @@ async def serve_topic(socket: WebSocket, topic: str, the_hub: Hub = hub) -> None
                 if '"resync"' in message:
                     subscriber.overflowed = True
                     subscriber.ready.set()
-        except (WebSocketDisconnect, RuntimeError):
+        except Exception:  # noqa: BLE001 - gone, or sent what we do not take: either way, done
             pass
         finally:
             closed.set()

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from eventapp.db import transaction
-from eventapp.errors import Conflict
+from eventapp.errors import DomainError
 from eventapp.events.service import days_of
 from eventapp.events.tables import Event, Stage
 from eventapp.programme import service
@@ -139,7 +139,7 @@ async def play(event_id: int, seconds_per_item: float) -> None:
                 action = "extend"
             elif step % 11 == 5:
                 action = "delay"
-            with contextlib.suppress(Conflict):
+            with contextlib.suppress(DomainError):  # nothing left to start, an empty stage
                 await service.act(
                     event_id,
                     None,

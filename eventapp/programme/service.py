@@ -229,10 +229,11 @@ async def stage_day_items(event_id: int, stage_id: int, day: date) -> list[dict]
 
 async def programme(event_id: int) -> dict:
     """The whole programme at its current version (the snapshot screens start from)."""
-    async with transaction():  # one consistent read: version and items together
-        version = await current_version(event_id)
-        rows = await _items(event_id)
-        released = await ProgrammeRelease.count().where(ProgrammeRelease.event == event_id)
+    # The version is read before the items, so the items are at least that new: a client that
+    # then applies the next change replaces its stage-day with the same or newer items.
+    version = await current_version(event_id)
+    rows = await _items(event_id)
+    released = await ProgrammeRelease.count().where(ProgrammeRelease.event == event_id)
     event = await Event.select(Event.timezone).where(Event.id == event_id).first()
     stages = (
         await Stage.select(Stage.id, Stage.name)
