@@ -52,7 +52,8 @@ def _ws(url: str) -> str:
 
 def test_a_client_sees_the_snapshot_then_every_change_in_order(live_server):
     organiser = _organiser(live_server.url, live_server.logins)
-    with connect(_ws(live_server.url)) as socket:
+    with connect(_ws(live_server.url)) as socket:  # the client offers compression
+        assert "Sec-WebSocket-Extensions" not in socket.response.headers  # off, for memory
         snapshot = _receive(socket, "snapshot")
         assert snapshot["items"] and snapshot["server_time"] and snapshot["timezone"]
         assert {"planned_start", "projected_start", "status"} <= set(snapshot["items"][0])
