@@ -166,8 +166,9 @@ class Hub:
         subscribers = self._subscribers.get(subscriber.topic)
         if subscribers is not None:
             subscribers.discard(subscriber)
-            if not subscribers:
+            if not subscribers:  # nobody follows it here now: keep no snapshot of it either
                 del self._subscribers[subscriber.topic]
+                self._snapshots.pop(subscriber.topic, None)
 
     def subscriber_count(self, topic: str | None = None) -> int:
         if topic is not None:

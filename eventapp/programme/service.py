@@ -541,7 +541,7 @@ def changelog(previous: list[dict], current: list[dict]) -> dict:
     return {"new": new, "moved": moved, "cancelled": cancelled}
 
 
-async def release(event_id: int, actor_id: int, note: str) -> dict:
+async def release(event_id: int, actor_id: int | None, note: str) -> dict:
     """Freeze the programme as a numbered release with its changelog against the last one."""
     async with transaction():
         version = await _bump(event_id)
