@@ -88,7 +88,7 @@ def test_a_reconnecting_client_starts_from_a_fresh_snapshot(live_server):
         assert _receive(socket, "snapshot")["version"] == first["version"] + 1
 
 
-def test_checkins_need_organisers_or_door_staff(live_server):
+def test_checkins_need_organisers_or_door_staff_and_meetings_a_signed_in_person(live_server):
     url = live_server.url.replace("http://", "ws://") + f"/ws/events/{SLUG}/checkins"
     with pytest.raises(Exception), connect(url) as socket:  # noqa: B017 - refused handshake
         socket.recv(timeout=2)
@@ -97,6 +97,11 @@ def test_checkins_need_organisers_or_door_staff(live_server):
     with connect(url, additional_headers={"Cookie": cookie}) as socket:
         snapshot = _receive(socket, "snapshot")
         assert snapshot["topic"] == "checkins" and snapshot["version"] == 0
+    mine = live_server.url.replace("http://", "ws://") + "/ws/me/meetings"
+    with pytest.raises(Exception), connect(mine) as socket:  # noqa: B017 - refused handshake
+        socket.recv(timeout=2)
+    with connect(mine, additional_headers={"Cookie": cookie}) as socket:
+        assert _receive(socket, "snapshot")["topic"] == "meetings"
 
 
 def _redis_available() -> bool:
