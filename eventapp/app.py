@@ -22,11 +22,15 @@ from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.accounts.throttle import MemoryCounter, RedisCounter, Throttle
 from eventapp.apidocs import OfflineSwagger
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
+from eventapp.live.hub import hub as live_hub
+from eventapp.live.sockets import ROUTES as LIVE_ROUTES
 from eventapp.mail.routes import ROUTES as MAIL_ROUTES
 from eventapp.mail.sender import MailSender
 from eventapp.openapi import document_api, operation_id
 from eventapp.pagination import provide_page
 from eventapp.problems import EXCEPTION_HANDLERS
+from eventapp.programme.demo import start_player as start_demo_player
+from eventapp.programme.routes import ROUTES as PROGRAMME_ROUTES
 from eventapp.settings import Settings
 from eventapp.system import health
 
@@ -100,7 +104,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 RedisCounter(app.state.redis), namespace=settings.redis_namespace
             )
         await caller_cache.start(app.state.redis)
+        await live_hub.start(app.state.redis, settings.redis_namespace)
         sender = asyncio.create_task(app.state.mail.run(), name="mail sender")
+        player = start_demo_player(settings.demo_live_s)  # `eventapp demo --live` only
         try:
             yield
         finally:
@@ -108,7 +114,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # shutdown (what it had claimed goes to the next sender when the lease runs out).
             sender.cancel()
             await asyncio.wait([sender], timeout=5)
+            if player is not None:
+                player.cancel()
+                await asyncio.wait([player], timeout=5)
             await caller_cache.stop()
+            await live_hub.stop()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await engine.close()
@@ -119,6 +129,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ACCOUNT_ROUTES,
             *EVENT_ROUTES,
             *MAIL_ROUTES,
+            *PROGRAMME_ROUTES,
+            *LIVE_ROUTES,
             create_static_files_router(
                 path="/",
                 directories=[settings.static_dir],

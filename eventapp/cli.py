@@ -48,6 +48,8 @@ def uvicorn_options(settings: Settings, **overrides: object) -> dict:
         "access_log": settings.access_log,
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
+        # Per-message compression costs about 64 KiB a websocket instead of 14 (live hub).
+        "ws_per_message_deflate": settings.ws_compression,
     }
     options.update(overrides)
     return options
@@ -106,7 +108,18 @@ def migrate() -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the logins as JSON, for scripts.")
-def demo(as_json: bool) -> None:
+@click.option(
+    "--live",
+    "live_s",
+    is_flag=False,
+    flag_value=8.0,
+    type=float,
+    default=None,
+    help="Then serve, playing the first day forward (a stage action every N seconds, 8 by "
+    "default) so the screens move.",
+)
+@click.pass_context
+def demo(context: click.Context, as_json: bool, live_s: float | None) -> None:
     """Seed the demo event (once) and print fresh passwords for its five logins."""
     from eventapp.demo import DEMO_SLUG, SEED_STEPS, seed_demo
 
@@ -129,6 +142,12 @@ def demo(as_json: bool) -> None:
         table.add_row(role.value, email, password)
     console.print(table)
     console.print(f"Open {settings.base_url}/ and sign in.")
+    if live_s:
+        import os
+
+        os.environ["EVENTAPP_DEMO_LIVE_S"] = str(live_s)
+        console.print(f"Screen: {settings.base_url}/screen.html?event={DEMO_SLUG}")
+        context.invoke(run, host=None, port=None, workers=1, reload=False)
 
 
 @main.command("create-organiser")

@@ -20,6 +20,7 @@ from eventapp.db import transaction
 from eventapp.events.schemas import DayIn, EventCreate, MeetingTablesBulk
 from eventapp.events.service import add_numbered_tables, add_stage, create_event
 from eventapp.events.tables import Event
+from eventapp.programme.demo import seed_programme
 
 DEMO_SLUG = "asean-showcase"
 DEMO_DOMAIN = "demo.eventapp.example"
@@ -247,7 +248,7 @@ def demo_event() -> EventCreate:
     )
 
 
-SEED_STEPS = 3
+SEED_STEPS = 4
 
 
 async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role, str, str]]:
@@ -263,9 +264,12 @@ async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role,
             progress("event, days, stages and meeting tables")
             await _seed_people(event_id, build_demo())
         progress("incubators, start-ups and investors")
+        await seed_programme(event_id)
+        progress("the programme: two stages, two days")
     else:
         progress("demo event already there")
         progress("its people already there")
+        progress("its programme already there")
     event_id = (await Event.select(Event.id).where(Event.slug == DEMO_SLUG).first().run())["id"]
     logins = []
     for role, name in DEMO_LOGINS:

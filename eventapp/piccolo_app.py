@@ -12,6 +12,12 @@ from eventapp.accounts.tables import (
 )
 from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
 from eventapp.mail.tables import OutboxMessage
+from eventapp.programme.tables import (
+    ProgrammeAction,
+    ProgrammeItem,
+    ProgrammeRelease,
+    ProgrammeState,
+)
 from eventapp.settings import PROJECT_ROOT
 
 APP_CONFIG = AppConfig(
@@ -29,6 +35,10 @@ APP_CONFIG = AppConfig(
         Invitation,
         LoginLink,
         OutboxMessage,
+        ProgrammeItem,
+        ProgrammeState,
+        ProgrammeRelease,
+        ProgrammeAction,
     ],
     migration_dependencies=[],
     commands=[],

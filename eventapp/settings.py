@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     mail_retry_s: float = Field(default=30, gt=0, description="First retry delay; then doubling.")
     mail_max_attempts: int = Field(default=8, ge=1, le=50)
     mail_poll_s: float = Field(default=2, gt=0, description="How often the sender looks for mail.")
+    ws_compression: bool = Field(
+        default=False,
+        description="Per-message deflate on websockets (about 64 KiB a connection, 14 without).",
+    )
+    demo_live_s: float = Field(
+        default=0,
+        ge=0,
+        description="`eventapp demo --live`: seconds between the demo's stage actions (0: off).",
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     postgres_pool_size: int = Field(default=10, ge=1, le=200)
 

@@ -23,6 +23,9 @@ PUBLIC_ROUTES = {
     ("GET", "/api/events/{slug:str}"),
     ("GET", "/api/events/{slug:str}/stages"),
     ("GET", "/api/events/{slug:str}/tables"),
+    ("GET", "/api/events/{slug:str}/programme"),
+    ("GET", "/api/events/{slug:str}/programme/agenda-qr.png"),
+    ("GET", "/api/events/{slug:str}/programme/releases"),
     ("POST", "/api/invitations/preview"),
     ("POST", "/api/invitations/accept"),
 }

@@ -61,9 +61,13 @@ async def test_every_refusal_is_a_problem_with_the_shared_schema(document):
                 assert "#/components/schemas/ProblemDetails" in str(response)
 
 
+PROGRAMME_READS = ("", "/agenda-qr.png", "/releases")
+
+
 async def test_each_kind_of_refusal_is_documented_where_it_applies(document):
     public = {("get", "/health"), ("get", "/api/events"), ("get", "/api/events/{slug}")}
     public |= {("get", "/api/events/{slug}/stages"), ("get", "/api/events/{slug}/tables")}
+    public |= {("get", f"/api/events/{{slug}}/programme{tail}") for tail in PROGRAMME_READS}
     public |= RATE_LIMITED - {("post", "/api/auth/password")}
     public |= {("post", "/api/invitations/preview"), ("post", "/api/auth/sign-in-link/redeem")}
     public |= {("post", "/api/auth/password-reset/complete")}

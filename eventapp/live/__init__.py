@@ -1,0 +1,1 @@
+"""The realtime hub: topics, fan-out across processes, websocket endpoints, snapshots."""

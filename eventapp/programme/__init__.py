@@ -1,0 +1,1 @@
+"""The pitch programme: items per day and stage, releases, live stage control."""

@@ -1,0 +1,136 @@
+// Organiser: run one stage live. Every action names the programme version on screen; if
+// someone else acted first the server refuses it (stale_version) and the page catches up.
+import { api, explain, show, whoAmI } from "./api.js";
+import { renderConsoleNav } from "./console.js";
+import { followProgramme, timeFormat } from "./live.js";
+
+const $ = (id) => document.getElementById(id);
+const slug = new URLSearchParams(location.search).get("event") || "";
+const base = `/api/events/${encodeURIComponent(slug)}/programme`;
+let live = null;
+let state = null;
+const LABEL = { planned: "Planned", running: "On stage", done: "Done", cancelled: "Cancelled", no_show: "No-show" };
+
+function chosen() {
+  return { stage_id: Number($("stage-select").value), day: $("day-select").value };
+}
+
+function stageItems() {
+  const { stage_id, day } = chosen();
+  return state.items.filter((i) => i.stage_id === stage_id && i.day === day);
+}
+
+async function act(action, extra = {}) {
+  if (!state) return;
+  const body = { version: state.version, ...chosen(), action, ...extra };
+  try {
+    if (action === "undo") {
+      await api(`${base}/undo`, { method: "POST", body: { version: state.version } });
+    } else {
+      await api(`${base}/actions`, { method: "POST", body });
+    }
+    show($("page-message"), "", "");
+  } catch (error) {
+    show($("page-message"), explain(error), "error");
+    if (error.reason === "stale_version") live.resync();
+  }
+}
+
+function minutes() {
+  return Math.max(1, Math.min(240, Number($("minutes").value) || 5));
+}
+
+function button(text, title, onClick) {
+  const b = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: text });
+  b.setAttribute("aria-label", `${text}: ${title}`);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function fillPickers() {
+  const stage = $("stage-select");
+  if (!stage.options.length) {
+    stage.append(...state.stages.map((s) => new Option(s.name, s.id)));
+    const days = [...new Set(state.items.map((i) => i.day))].sort();
+    $("day-select").append(...days.map((d) => new Option(d, d)));
+    const running = state.current[0];
+    if (running) {
+      stage.value = running.stage_id;
+      $("day-select").value = running.day;
+    }
+  }
+}
+
+function draw(newState) {
+  state = newState;
+  fillPickers();
+  const format = timeFormat(state.timezone);
+  const items = stageItems();
+  const openFrom = items.findIndex((i) => i.status === "planned");
+  $("version-note").textContent = `Version ${state.version}`;
+  const current = items.find((i) => i.status === "running");
+  $("now-note").textContent = current ? `On stage: ${current.title} since ${format.format(new Date(current.actual_start))}` : "Nothing on stage.";
+  const last = [...items].reverse().find((i) => i.projected_end);
+  const planned = [...items].reverse().find((i) => i.status !== "cancelled" && i.status !== "no_show");
+  $("end-note").textContent = last
+    ? `Projected end of the day ${format.format(new Date(last.projected_end))} (planned ${format.format(new Date(planned.planned_end))}).`
+    : "";
+  $("stage-items").replaceChildren(...items.map((item, index) => {
+    const li = document.createElement("li");
+    li.className = `stage-item ${item.status}`;
+    const when = item.projected_start ? format.format(new Date(item.projected_start)) : "—";
+    const text = Object.assign(document.createElement("span"), { textContent: `${when} · ${item.title} · ${LABEL[item.status]}` });
+    li.append(text);
+    if (item.status === "planned") {
+      const tools = Object.assign(document.createElement("span"), { className: "stage-tools" });
+      if (index > openFrom) tools.append(button("Up", item.title, () => act("move", { item_id: item.id, position: index - openFrom - 1 })));
+      if (index < items.length - 1) tools.append(button("Down", item.title, () => act("move", { item_id: item.id, position: index - openFrom + 1 })));
+      if (item.kind === "pitch") tools.append(button("No-show", item.title, () => act("no_show", { item_id: item.id })));
+      tools.append(button("Cancel", item.title, () => act("cancel", { item_id: item.id })));
+      li.append(tools);
+    }
+    return li;
+  }));
+}
+
+function wire() {
+  for (const b of document.querySelectorAll("[data-action]")) {
+    b.addEventListener("click", () => {
+      const action = b.dataset.action;
+      const extra = b.dataset.minutes ? { minutes: Number(b.dataset.minutes) } : {};
+      if (action === "delay" || action === "insert_break") extra.minutes = minutes();
+      act(action, extra);
+    });
+  }
+  $("undo").addEventListener("click", () => act("undo"));
+  $("stage-select").addEventListener("change", () => state && draw(state));
+  $("day-select").addEventListener("change", () => state && draw(state));
+  const keys = { n: ["start_next"], e: ["end"], 1: ["extend", 1], 5: ["extend", 5], d: ["delay"], b: ["insert_break"], u: ["undo"] };
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName)) return;
+    const key = keys[event.key.toLowerCase()];
+    if (!key) return;
+    event.preventDefault();
+    const [action, fixed] = key;
+    const extra = fixed ? { minutes: fixed } : (action === "delay" || action === "insert_break" ? { minutes: minutes() } : {});
+    act(action, extra);
+  });
+}
+
+async function start() {
+  const me = await whoAmI();
+  if (!me) {
+    show($("page-message"), "Sign in on the home page first.", "error");
+    return;
+  }
+  $("who").textContent = `Signed in as ${me.name || me.email}`;
+  renderConsoleNav($("console-nav"), slug);
+  wire();
+  live = followProgramme(slug, {
+    onState: draw,
+    onStatus: (text) => { if (text !== "live") show($("page-message"), "Reconnecting…", ""); else show($("page-message"), "", ""); },
+  });
+}
+
+start();

@@ -1,0 +1,151 @@
+"""The venue screen, the phone agenda and the stage console in chromium: an action on the stage
+page shows on the screen and the agenda within a second, and the screen recovers after the
+server restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from eventapp.accounts.schemas import Role
+from tests.live import _free_port, _wait_until_healthy, assert_accessible
+
+pytestmark = pytest.mark.browser
+
+SLUG = "asean-showcase"
+
+
+@dataclass
+class RestartableServer:
+    url: str
+    port: int
+    env: dict[str, str]
+    logins: dict[Role, tuple[str, str]]
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "eventapp.cli", "run", "--port", str(self.port)],
+            env={**os.environ, "EVENTAPP_LOG_LEVEL": "warning", **self.env},
+        )
+        _wait_until_healthy(self.url, self.process)
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, sqlite_template) -> Iterator[RestartableServer]:
+    folder = tmp_path_factory.mktemp("live-pages")
+    database = folder / "live.sqlite"
+    shutil.copyfile(sqlite_template, database)
+    env = {"EVENTAPP_DATABASE_URL": f"sqlite:///{database}", "EVENTAPP_VAR_DIR": str(folder)}
+    seeded = subprocess.run(
+        [sys.executable, "-m", "eventapp.cli", "demo", "--json"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    logins = {Role(r["role"]): (r["email"], r["password"]) for r in json.loads(seeded.stdout)}
+    port = _free_port()
+    server = RestartableServer(f"http://127.0.0.1:{port}", port, env, logins)
+    server.start()
+    yield server
+    if server.process and server.process.poll() is None:
+        server.stop()
+
+
+@contextmanager
+def _page(browser, width: int, height: int):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _sign_in(page, server: RestartableServer) -> None:
+    email, password = server.logins[Role.organiser]
+    page.goto(server.url + "/")
+    page.locator("#sign-in-form").get_by_label("Email").fill(email)
+    page.locator("#sign-in-form").get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#role-list")).to_be_visible()
+
+
+def test_a_stage_action_reaches_the_screen_and_the_agenda_within_a_second(browser, server):
+    shots = Path(os.environ.get("EVENTAPP_SCREENSHOTS", "/tmp"))
+    with (
+        _page(browser, 1920, 1080) as screen,
+        _page(browser, 390, 844) as agenda,
+        _page(browser, 1280, 900) as stage,
+    ):
+        screen.goto(f"{server.url}/screen.html?event={SLUG}")
+        expect(screen.locator("#status")).to_have_text("Live")
+        expect(screen.locator("#stage-name")).to_have_text("Main Stage")
+        expect(screen.locator("#now-title")).to_contain_text("Opening keynote")
+        expect(screen.locator("#qr")).not_to_have_js_property("naturalWidth", 0)
+        assert_accessible(screen)  # contrast included, at 1920x1080
+
+        agenda.goto(f"{server.url}/agenda.html?event={SLUG}")
+        expect(agenda.locator("#live-status")).to_have_text("Live")
+        expect(agenda.locator(".agenda-item").first).to_be_visible()
+        assert_accessible(agenda)
+
+        _sign_in(stage, server)
+        stage.goto(f"{server.url}/stage.html?event={SLUG}")
+        expect(stage.locator("#console-nav")).to_contain_text("Stage")
+        expect(stage.locator("#stage-items li").first).to_contain_text("Opening keynote")
+        assert_accessible(stage)
+
+        stage.keyboard.press("n")  # start next
+        expect(screen.locator("#now-label")).to_have_text("Now on stage", timeout=1000)
+        expect(screen.locator("#countdown")).to_contain_text("left", timeout=1000)
+        expect(agenda.locator(".agenda-item.now")).to_contain_text("Opening keynote", timeout=1000)
+        expect(stage.locator("#now-note")).to_contain_text("Opening keynote", timeout=1000)
+
+        stage.get_by_label("Minutes for delay and break").fill("5")
+        stage.get_by_role("button", name="Delay the rest").click()
+        expect(screen.locator("#delay")).to_have_text("Running 5 min late", timeout=1000)
+        expect(agenda.locator(".agenda-item.changed").first).to_be_visible(timeout=1000)
+        expect(stage.locator("#end-note")).to_contain_text("Projected end of the day")
+
+        stage.keyboard.press("u")  # undo the delay
+        expect(screen.locator("#delay")).to_have_text("On time", timeout=1000)
+        screen.screenshot(path=str(shots / "eventapp-screen.png"))
+        agenda.screenshot(path=str(shots / "eventapp-agenda.png"), full_page=True)
+        stage.screenshot(path=str(shots / "eventapp-stage.png"), full_page=True)
+
+
+def test_the_screen_recovers_after_the_server_restarts(browser, server):
+    with _page(browser, 1920, 1080) as screen, _page(browser, 1280, 900) as stage:
+        screen.goto(f"{server.url}/screen.html?event={SLUG}")
+        expect(screen.locator("#status")).to_have_text("Live")
+        server.stop()
+        expect(screen.locator("#status")).to_have_text("Reconnecting…", timeout=5000)
+        server.start()
+        expect(screen.locator("#status")).to_have_text("Live", timeout=15000)
+        _sign_in(stage, server)
+        stage.goto(f"{server.url}/stage.html?event={SLUG}")
+        expect(stage.locator("#version-note")).to_contain_text("Version")
+        stage.get_by_role("button", name="+5 min").click()
+        expect(stage.locator("#page-message")).to_have_text("")
+        expect(screen.locator("#countdown")).to_be_visible()
+        stage.get_by_label("Minutes for delay and break").fill("3")
+        stage.keyboard.press("Escape")
+        stage.locator("body").click(position={"x": 5, "y": 400})
+        stage.keyboard.press("d")
+        expect(screen.locator("#delay")).to_contain_text("late", timeout=1000)

@@ -1,0 +1,198 @@
+"""The live hub on its own: publish, snapshots, gaps, slow and stuck clients, heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from eventapp.live.hub import Hub, event_topic, person_topic
+from eventapp.live.sockets import STUCK_CLOSE_CODE, serve_topic
+
+pytestmark = pytest.mark.anyio
+
+TOPIC = event_topic(7, "programme")
+
+
+class FakeSocket:
+    """What `serve_topic` needs of a websocket; `stalled` makes sends hang like a full buffer."""
+
+    def __init__(self) -> None:
+        self.sent: asyncio.Queue[dict] = asyncio.Queue()
+        self.incoming: asyncio.Queue[str | None] = asyncio.Queue()
+        self.stalled = False
+        self.closed_with: int | None = None
+
+    async def send_data(self, data: str, mode: str = "text") -> None:
+        if self.stalled:
+            await asyncio.Event().wait()
+        await self.sent.put(json.loads(data))
+
+    async def receive_data(self, mode: str = "text") -> str:
+        message = await self.incoming.get()
+        if message is None:
+            from litestar.exceptions import WebSocketDisconnect
+
+            raise WebSocketDisconnect(detail="gone")
+        return message
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.closed_with = code
+
+    async def next(self) -> dict:
+        return await asyncio.wait_for(self.sent.get(), 2)
+
+
+def _hub(**options) -> tuple[Hub, dict]:
+    hub = Hub(**options)
+    state = {"version": 3, "items": ["a"]}
+
+    async def provider(event_id: int) -> dict:
+        assert event_id == 7
+        return dict(state)
+
+    hub.provide("event", "programme", provider)
+    return hub, state
+
+
+async def _connected(hub: Hub) -> tuple[FakeSocket, asyncio.Task]:
+    socket = FakeSocket()
+    task = asyncio.create_task(serve_topic(socket, TOPIC, hub))  # type: ignore[arg-type]
+    return socket, task
+
+
+async def _leave(socket: FakeSocket, task: asyncio.Task) -> None:
+    await socket.incoming.put(None)
+    await asyncio.wait_for(task, 2)
+
+
+async def test_a_client_gets_a_snapshot_then_the_changes_in_order():
+    hub, state = _hub()
+    socket, task = await _connected(hub)
+    snapshot = await socket.next()
+    assert snapshot["type"] == "snapshot" and snapshot["version"] == 3
+    assert snapshot["items"] == ["a"] and snapshot["server_time"].endswith("Z")
+    for version in (4, 5, 6):
+        await hub.publish(TOPIC, {"version": version, "what": version})
+    changes = [await socket.next() for _ in range(3)]
+    assert [(c["type"], c["version"]) for c in changes] == [("change", v) for v in (4, 5, 6)]
+    await _leave(socket, task)
+    assert hub.subscriber_count() == 0
+
+
+async def test_a_gap_in_versions_is_answered_with_a_fresh_snapshot():
+    hub, state = _hub()
+    socket, task = await _connected(hub)
+    await socket.next()
+    await hub.publish(TOPIC, {"version": 4})
+    assert (await socket.next())["version"] == 4
+    state["version"] = 6
+    hub.deliver(TOPIC, 6, json.dumps({"type": "change", "version": 6}))  # 5 was lost
+    resync = await socket.next()
+    assert resync["type"] == "snapshot" and resync["version"] == 6
+    await hub.publish(TOPIC, {"version": 7})
+    assert (await socket.next())["version"] == 7
+    await _leave(socket, task)
+
+
+async def test_a_client_may_ask_for_a_snapshot():
+    hub, _ = _hub()
+    socket, task = await _connected(hub)
+    await socket.next()
+    await socket.incoming.put('{"type": "resync"}')
+    assert (await socket.next())["type"] == "snapshot"
+    await _leave(socket, task)
+
+
+async def test_the_fast_client_sees_every_change_while_another_stalls():
+    hub, _ = _hub(backlog=4, send_timeout_s=5)
+    slow, slow_task = await _connected(hub)
+    fast, fast_task = await _connected(hub)
+    await slow.next()
+    await fast.next()
+    slow.stalled = True
+    for version in range(4, 20):
+        await hub.publish(TOPIC, {"version": version})
+        await asyncio.sleep(0.005)  # changes come from separate requests
+    assert [(await fast.next())["version"] for _ in range(16)] == list(range(4, 20))
+    stuck = [s for s in hub._subscribers[TOPIC] if s.overflowed]
+    assert len(stuck) == 1 and len(stuck[0].backlog) <= 4  # bounded, then resync
+    await _leave(fast, fast_task)
+    slow_task.cancel()
+
+
+async def test_a_client_that_reads_again_after_overflowing_gets_a_snapshot():
+    hub, state = _hub(backlog=2)
+    socket, task = await _connected(hub)
+    await socket.next()
+    state["version"] = 7
+    for version in (4, 5, 6, 7):  # delivered faster than the sender runs: overflows the backlog
+        hub.deliver(TOPIC, version, json.dumps({"type": "change", "version": version}))
+    message = await socket.next()
+    assert message["type"] == "snapshot" and message["version"] == 7
+    await _leave(socket, task)
+
+
+async def test_a_stuck_client_is_disconnected():
+    hub, _ = _hub(send_timeout_s=0.2)
+    socket, task = await _connected(hub)
+    await socket.next()
+    socket.stalled = True
+    await hub.publish(TOPIC, {"version": 4})
+    await asyncio.wait_for(task, 2)
+    assert socket.closed_with == STUCK_CLOSE_CODE
+    assert hub.subscriber_count() == 0
+
+
+async def test_an_idle_client_hears_heartbeats():
+    hub, _ = _hub(heartbeat_s=0.05)
+    socket, task = await _connected(hub)
+    await socket.next()
+    beat = await socket.next()
+    assert beat["type"] == "heartbeat" and beat["server_time"]
+    await _leave(socket, task)
+
+
+async def test_snapshots_are_built_once_per_version():
+    hub = Hub()
+    calls = []
+
+    async def provider(user_id: int) -> dict:
+        calls.append(user_id)
+        return {"version": len(calls), "meetings": []}
+
+    hub.provide("person", "meetings", provider)
+    topic = person_topic(42, "meetings")
+    assert (await hub.snapshot(topic))[0] == 1
+    assert (await hub.snapshot(topic))[0] == 1
+    await hub.publish(topic, {"version": 2})
+    assert (await hub.snapshot(topic))[0] == 2 and calls == [42, 42]
+
+
+async def test_a_topic_without_a_provider_starts_at_version_zero():
+    hub = Hub()
+    version, text = await hub.snapshot(event_topic(1, "checkins"))
+    assert version == 0 and json.loads(text)["type"] == "snapshot"
+
+
+async def test_a_snapshot_built_while_a_change_arrives_is_not_kept():
+    hub = Hub()
+    version = {"now": 1}
+    building = asyncio.Event()
+    release = asyncio.Event()
+
+    async def provider(event_id: int) -> dict:
+        seen = version["now"]
+        building.set()
+        await release.wait()
+        return {"version": seen}
+
+    hub.provide("event", "programme", provider)
+    slow = asyncio.create_task(hub.snapshot(TOPIC))
+    await building.wait()
+    version["now"] = 2
+    await hub.publish(TOPIC, {"version": 2})
+    release.set()
+    assert (await slow)[0] == 1
+    assert (await hub.snapshot(TOPIC))[0] == 2  # built again, not the stale one
