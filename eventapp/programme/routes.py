@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -24,6 +24,7 @@ from eventapp.programme.schemas import (
     ReleaseOut,
     UndoIn,
 )
+from eventapp.routing import delete, get, patch, post
 
 organiser_only = event_role(Role.organiser)
 
