@@ -24,6 +24,8 @@ from eventapp.apidocs import OfflineSwagger
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
 from eventapp.mail.routes import ROUTES as MAIL_ROUTES
 from eventapp.mail.sender import MailSender
+from eventapp.matchmaking.routes import ROUTES as MATCHMAKING_ROUTES
+from eventapp.matchmaking.service import sweep_forever as sweep_meeting_requests
 from eventapp.openapi import document_api, operation_id
 from eventapp.pagination import provide_page
 from eventapp.problems import EXCEPTION_HANDLERS
@@ -101,9 +103,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
         await caller_cache.start(app.state.redis)
         sender = asyncio.create_task(app.state.mail.run(), name="mail sender")
+        sweeper = asyncio.create_task(sweep_meeting_requests(), name="meeting request expiry")
         try:
             yield
         finally:
+            sweeper.cancel()
             # Bounded: a sender mid-conversation with a silent SMTP server must not hold up a
             # shutdown (what it had claimed goes to the next sender when the lease runs out).
             sender.cancel()
@@ -119,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ACCOUNT_ROUTES,
             *EVENT_ROUTES,
             *MAIL_ROUTES,
+            *MATCHMAKING_ROUTES,
             create_static_files_router(
                 path="/",
                 directories=[settings.static_dir],

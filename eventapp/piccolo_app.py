@@ -12,6 +12,7 @@ from eventapp.accounts.tables import (
 )
 from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
 from eventapp.mail.tables import OutboxMessage
+from eventapp.matchmaking.tables import TABLES as MATCHMAKING_TABLES
 from eventapp.settings import PROJECT_ROOT
 
 APP_CONFIG = AppConfig(
@@ -29,6 +30,7 @@ APP_CONFIG = AppConfig(
         Invitation,
         LoginLink,
         OutboxMessage,
+        *MATCHMAKING_TABLES,
     ],
     migration_dependencies=[],
     commands=[],

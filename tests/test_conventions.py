@@ -25,6 +25,7 @@ PUBLIC_ROUTES = {
     ("GET", "/api/events/{slug:str}/tables"),
     ("POST", "/api/invitations/preview"),
     ("POST", "/api/invitations/accept"),
+    ("GET", "/api/calendar/{token:str}"),
 }
 
 
