@@ -114,7 +114,15 @@ class MeetingGridController(Controller):
     @put(
         "/grid",
         guards=[organiser_only],
-        opt={"refuses": [Refusal(409, "Slots that would go have meetings.", ("slots_in_use",))]},
+        opt={
+            "refuses": [
+                Refusal(
+                    409,
+                    "Slots that would go have meetings, or a block is beyond the calendar.",
+                    ("slots_in_use", "grid_out_of_range"),
+                )
+            ]
+        },
     )
     async def save_meeting_grid(
         self, access: NamedDependency[EventAccess], data: JSONBody[GridSettings]
@@ -258,7 +266,12 @@ class MyMeetingsController(Controller):
     @put(
         "/investor-profile",
         guards=[event_role(Role.investor)],
-        opt={"refuses": [NO_ORGANISATION]},
+        opt={
+            "refuses": [
+                NO_ORGANISATION,
+                Refusal(409, "The smallest ticket is above the largest.", ("ticket_range",)),
+            ]
+        },
     )
     async def save_investor_profile(
         self, access: NamedDependency[EventAccess], data: JSONBody[InvestorProfileIn]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -20,7 +20,8 @@ USD = Field(default=None, ge=0, le=2**31 - 1, description="US dollars")
 
 
 class GridBlock(RequestModel):
-    """A block of back-to-back meeting slots on one day, in the event's time zone."""
+    """A block of back-to-back meeting slots on one day, in the event's time zone; it ends
+    after it starts."""
 
     day: date
     start: time
@@ -76,25 +77,16 @@ class SlotOut(BaseModel):
 class InvestorProfileIn(RequestModel):
     investor_type: InvestorType = "vc"
     country: str = Field(default="", pattern=r"^([A-Z]{2})?$")
-    sectors: list[str] = Field(default_factory=list, max_length=20)
+    sectors: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=20
+    )
     stages: list[Stage] = Field(default_factory=list, max_length=len(STAGES))
     ticket_min_usd: int | None = USD
     ticket_max_usd: int | None = USD
-    countries_of_interest: list[str] = Field(default_factory=list, max_length=40)
+    countries_of_interest: list[Annotated[str, Field(pattern=r"^([A-Z]{2}|ASEAN)$")]] = Field(
+        default_factory=list, max_length=40, description="ISO alpha-2 codes, or ASEAN for all ten"
+    )
     thesis: str = Field(default="", max_length=2000)
-
-    @model_validator(mode="after")
-    def _check(self) -> InvestorProfileIn:
-        for sector in self.sectors:
-            if not 1 <= len(sector) <= 40:
-                raise ValueError("a sector is 1 to 40 characters")
-        for country in self.countries_of_interest:
-            if not (country == "ASEAN" or (len(country) == 2 and country.isupper())):
-                raise ValueError("countries of interest are ISO alpha-2 codes or ASEAN")
-        low, high = self.ticket_min_usd, self.ticket_max_usd
-        if low is not None and high is not None and low > high:
-            raise ValueError("the ticket's minimum is above its maximum")
-        return self
 
 
 class InvestorProfileOut(BaseModel):
@@ -157,7 +149,9 @@ class MarkIn(RequestModel):
 
 
 class UnavailableIn(RequestModel):
-    slot_ids: list[int] = Field(max_length=1000, description="Every slot you cannot meet in")
+    slot_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        max_length=1000, description="Every slot you cannot meet in"
+    )
 
 
 class MeetingRequestIn(RequestModel):

@@ -179,7 +179,12 @@ def slot_times(settings: GridSettings, timezone: str) -> list[tuple[datetime, da
 async def save_grid_settings(event: dict, settings: GridSettings) -> dict:
     """Store the grid and its rules; slots follow the blocks. A slot that has meetings cannot go."""
     values = settings.model_dump(mode="json")
-    wanted = slot_times(settings, event["timezone"])
+    try:
+        wanted = slot_times(settings, event["timezone"])
+    except OverflowError:
+        raise Conflict(
+            "A block lies beyond the calendar's end.", reason="grid_out_of_range"
+        ) from None
     async with transaction():
         updated = (
             await MeetingSettings.update(values)
@@ -323,6 +328,9 @@ async def investor_profile(event_id: int, firm: dict) -> dict:
 
 async def save_investor_profile(event_id: int, firm: dict, data: InvestorProfileIn) -> dict:
     """Any person of the firm edits the firm's one profile; its fits are computed again."""
+    low, high = data.ticket_min_usd, data.ticket_max_usd
+    if low is not None and high is not None and low > high:
+        raise Conflict("The smallest ticket is above the largest.", reason="ticket_range")
     values = {**data.model_dump(mode="json"), "updated_at": now()}
     async with transaction():
         rows = (
