@@ -18,6 +18,7 @@ from eventapp.accounts.schemas import Role
 from eventapp.accounts.tables import Organisation
 from eventapp.events.service import event_by_slug
 from eventapp.mail.tables import OutboxMessage
+from eventapp.matchmaking import service
 from eventapp.matchmaking.tables import Meeting, MeetingCount
 from tests.helpers import PASSWORD, make_event, sign_in, signed_in_admin
 
@@ -150,6 +151,13 @@ async def test_a_request_holds_the_slot_and_once_accepted_both_sides_see_it(clie
     assert [m["status"] for m in mine] == ["accepted"]
     nxt = (await client.get("/api/events/mm/meetings/next")).json()["meeting"]
     assert nxt["id"] == meeting["id"] and nxt["startup_name"] == "Padily"
+    # What the live hub will push to each person concerned.
+    live = await service.meeting_changes_for(ids["event_id"], ids["people"]["sam"])
+    assert live["next"]["investor_name"] == "Ines" and live["waiting"] == 0
+    await as_user(client, "admin@example.org")
+    found = (await client.get("/api/events/mm/meetings/?q=padi")).json()
+    assert found["total"] == 1 and found["items"][0]["id"] == meeting["id"]
+    assert (await client.get("/api/events/mm/meetings/?q=nobody")).json()["total"] == 0
     # Both sides were mailed, with the meeting's calendar attached.
     mails = await OutboxMessage.select().where(OutboxMessage.kind == "meeting_changed")
     assert {m["to_address"] for m in mails} == {"ines@lion.example", "sam@padily.example"}

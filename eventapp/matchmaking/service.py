@@ -627,9 +627,39 @@ _LOWER_COUNT = HotQuery(
         & (MeetingCount.party_id == Param("party_id"))
     )
 )
-_ENSURE_COUNT = (
-    "INSERT INTO meeting_counts (event, party_kind, party_id, active) VALUES ({}, {}, {}, 0) "
-    "ON CONFLICT DO NOTHING"
+_ENSURE_COUNT = HotQuery(
+    lambda: MeetingCount.insert(
+        MeetingCount(
+            event=Param("event_id"),
+            party_kind=Param("kind"),
+            party_id=Param("party_id"),
+            active=0,
+        )
+    ).on_conflict(action="DO NOTHING")
+)
+_MEETING_FIELDS = (
+    "event",
+    "slot",
+    "meeting_table",
+    "investor",
+    "firm",
+    "startup",
+    "status",
+    "source",
+    "version",
+    "requested_by",
+    "requester_side",
+    "message",
+    "expires_at",
+)
+_INSERT_MEETING = HotQuery(
+    lambda: Meeting.insert(
+        Meeting(
+            **{name: Param(name) for name in _MEETING_FIELDS},
+            created_at=Param("at"),
+            updated_at=Param("at"),
+        )
+    ).returning(Meeting.id)
 )
 
 
@@ -695,7 +725,7 @@ async def _raise_counts(event_id: int, investor_id: int, startup_id: int, rules:
         ("investor", investor_id, rules["max_investor"]),
         ("startup", startup_id, rules["max_startup"]),
     ):
-        await MeetingCount.raw(_ENSURE_COUNT, event_id, kind, party)
+        await _ENSURE_COUNT.rows(event_id=event_id, kind=kind, party_id=party)
         if not await _RAISE_COUNT.rows(event_id=event_id, kind=kind, party_id=party, cap=cap):
             raise Conflict(f"The {kind} has reached their cap of meetings.", reason="cap_reached")
 
@@ -714,26 +744,22 @@ async def _book(booking: Booking, rules: dict) -> int:
             booking.event_id, booking.slot_id, booking.startup_id, rules["fixed_tables"]
         )
     await _raise_counts(booking.event_id, booking.investor_id, booking.startup_id, rules)
-    at = now()
-    rows = await Meeting.insert(
-        Meeting(
-            event=booking.event_id,
-            slot=booking.slot_id,
-            meeting_table=booking.table_id,
-            investor=booking.investor_id,
-            firm=booking.firm_id,
-            startup=booking.startup_id,
-            status=booking.status,
-            source=booking.source,
-            version=booking.version_id,
-            requested_by=booking.requested_by,
-            requester_side=booking.requester_side,
-            message=booking.message,
-            expires_at=booking.expires_at,
-            created_at=at,
-            updated_at=at,
-        )
-    ).run()
+    rows = await _INSERT_MEETING.rows(
+        event=booking.event_id,
+        slot=booking.slot_id,
+        meeting_table=booking.table_id,
+        investor=booking.investor_id,
+        firm=booking.firm_id,
+        startup=booking.startup_id,
+        status=booking.status,
+        source=booking.source,
+        version=booking.version_id,
+        requested_by=booking.requested_by,
+        requester_side=booking.requester_side,
+        message=booking.message,
+        expires_at=booking.expires_at,
+        at=now(),
+    )
     return rows[0]["id"]
 
 
@@ -814,7 +840,8 @@ async def my_meetings(
 async def event_meetings(
     event_id: int, page: PageRequest, status: str | None = None
 ) -> tuple[list[dict], int]:
-    """Every meeting of the event for the organiser, drafts of the schedule included."""
+    """Every meeting of the event for the organiser, drafts of the schedule included; a page
+    at a time (a large event has thousands)."""
     await expire_due(event_id)
     condition, args = "m.event = {}", [event_id]
     if status:
@@ -825,8 +852,16 @@ async def event_meetings(
             " AND (LOWER(u.name) LIKE {} OR LOWER(o.name) LIKE {} OR LOWER(f.name) LIKE {})"
         )
         args += [f"%{page.q.lower()}%"] * 3
-    rows = await meeting_rows(condition, *args)
-    return rows[page.offset : page.offset + page.limit], len(rows)
+    rows = await meeting_rows(
+        condition, *args, order=f"s.starts_at, m.id LIMIT {page.limit} OFFSET {page.offset}"
+    )
+    total = await Meeting.raw(
+        "SELECT COUNT(*) AS n FROM meetings m JOIN users u ON u.id = m.investor "
+        f"JOIN organisations o ON o.id = m.startup JOIN organisations f ON f.id = m.firm "
+        f"WHERE {condition}",
+        *args,
+    )
+    return rows, total[0]["n"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1470,6 +1505,33 @@ async def feed(token: str, secret: bytes, events_by_id) -> bytes:
         startup_id or 0,
     )
     return calendar.calendar_for(event, rows, method="PUBLISH")
+
+
+async def meeting_changes_for(event_id: int, user_id: int) -> dict:
+    """What a person's page shows live: their next meeting and how many requests wait for them.
+
+    The hook for the live hub: after a change, push this to each of `Changed.people`.
+    """
+    row = (
+        await User.select(User.organisation.id, User.organisation.kind)
+        .where(User.id == user_id)
+        .first()
+    )
+    kind = row["organisation.kind"] if row else None
+    if kind == "investor":
+        party = Party("investor", user_id, user_id, row["organisation.id"])
+    elif kind == "startup":
+        party = Party("startup", user_id, row["organisation.id"])
+    else:
+        return {"next": None, "waiting": 0}
+    where, value = party.condition()
+    waiting = await meeting_rows(
+        f"m.event = {{}} AND {where} AND m.status = 'pending' AND m.requester_side != {{}}",
+        event_id,
+        value,
+        party.side,
+    )
+    return {"next": await next_meeting(event_id, party), "waiting": len(waiting)}
 
 
 async def next_meeting(event_id: int, party: Party) -> dict | None:
