@@ -542,3 +542,66 @@ async def test_feedback_waits_for_the_meeting_and_strangers_see_nothing(client):
     assert early.status_code == 409 and early.json()["reason"] == "meeting_not_started"
     await as_user(client, "pia@payku.example")
     assert (await client.post(f"/api/events/mm/meetings/{made['id']}/cancel")).status_code == 404
+
+
+async def test_caps_and_rules_hold_through_a_random_walk_of_changes(client):
+    """Requests, answers, cancels, moves and expiries in random order: after each, every rule
+    holds and each cap counter equals the party's active meetings."""
+    ids = await setup_event(client, tables=2, max_investor=2, max_startup=2)
+    event = await event_by_slug("mm")
+    people = ids["people"]
+    investors = [
+        service.Party("investor", people[name], people[name], ids[firm])
+        for name, firm in (("ines", "lion"), ("leo", "lion"), ("kenji", "sakura"))
+    ]
+    startups = [
+        service.Party("startup", people["sam"], ids["padi"]),
+        service.Party("startup", people["pia"], ids["pay"]),
+    ]
+    rng = random.Random(5)
+    refused = Counter()
+    for _ in range(80):
+        action = rng.choice(["request", "request", "accept", "decline", "cancel", "move", "expire"])
+        investor, startup = rng.choice(investors), rng.choice(startups)
+        active = await Meeting.select().where(Meeting.status.is_in(["pending", "accepted"]))
+        try:
+            if action == "request":
+                side = rng.choice([investor, startup])
+                counterpart = startup.party_id if side is investor else investor.user_id
+                await service.request_meeting(
+                    event, side, counterpart, rng.choice(ids["slots"]), ""
+                )
+            elif active and action == "expire":
+                await (
+                    Meeting.update({Meeting.expires_at: datetime.now(UTC) - timedelta(seconds=1)})
+                    .where(Meeting.id == rng.choice(active)["id"])
+                    .run()
+                )
+                await service.expire_due(event["id"])
+            elif active:
+                m = rng.choice(active)
+                party = rng.choice(
+                    [
+                        next(p for p in investors if p.user_id == m["investor"]),
+                        next(p for p in startups if p.party_id == m["startup"]),
+                    ]
+                )
+                if action == "move":
+                    await service.move_meeting(event, party, m["id"], rng.choice(ids["slots"]))
+                else:
+                    await service.change_status(event, party, m["id"], action)
+        except Exception as error:  # noqa: BLE001 - refusals are expected; their kind is checked
+            assert getattr(error, "status_code", None) == 409, error
+            refused[error.reason] += 1
+        active = await Meeting.select().where(Meeting.status.is_in(["pending", "accepted"]))
+        for key in (("investor", "slot"), ("startup", "slot"), ("meeting_table", "slot")):
+            assert max(Counter(tuple(m[k] for k in key) for m in active).values(), default=1) == 1
+        assert max(Counter((m["firm"], m["startup"]) for m in active).values(), default=1) == 1
+        counts = {
+            (c["party_kind"], c["party_id"]): c["active"] for c in await MeetingCount.select()
+        }
+        for kind, column, cap in (("investor", "investor", 2), ("startup", "startup", 2)):
+            per_party = Counter(m[column] for m in active)
+            for party_id in {*per_party, *(p for k, p in counts if k == kind)}:
+                assert counts.get((kind, party_id), 0) == per_party[party_id] <= cap
+    assert refused  # the walk did run into the rules
