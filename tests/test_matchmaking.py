@@ -605,3 +605,29 @@ async def test_caps_and_rules_hold_through_a_random_walk_of_changes(client):
             for party_id in {*per_party, *(p for k, p in counts if k == kind)}:
                 assert counts.get((kind, party_id), 0) == per_party[party_id] <= cap
     assert refused  # the walk did run into the rules
+
+
+async def test_unavailable_slots_and_fixed_tables_shape_where_requests_go(client):
+    ids = await setup_event(client, tables=3, fixed_tables=True)
+    s0, s1, s2 = ids["slots"]
+    await as_user(client, "sam@padily.example")
+    marked = await client.put("/api/events/mm/meetings/unavailable", json={"slot_ids": [s0]})
+    assert marked.json() == {"slot_ids": [s0]}
+    await as_user(client, "ines@lion.example")
+    free = await client.get(f"/api/events/mm/meetings/free-slots?counterpart_id={ids['padi']}")
+    assert [s["id"] for s in free.json()["items"]] == [s1, s2]
+    refused = await client.post(
+        "/api/events/mm/meetings/requests", json={"counterpart_id": ids["padi"], "slot_id": s0}
+    )
+    assert refused.status_code == 409 and refused.json()["reason"] == "startup_busy"
+    # With fixed tables each start-up keeps its own: Padily (the first) sits at T01, Payku at T02.
+    padily = await client.post(
+        "/api/events/mm/meetings/requests", json={"counterpart_id": ids["padi"], "slot_id": s1}
+    )
+    await as_user(client, "kenji@sakura.example")
+    payku = await client.post(
+        "/api/events/mm/meetings/requests", json={"counterpart_id": ids["pay"], "slot_id": s2}
+    )
+    assert (padily.json()["table_label"], payku.json()["table_label"]) == ("T01", "T02")
+    other_slot = await client.put("/api/events/mm/meetings/unavailable", json={"slot_ids": [999]})
+    assert other_slot.status_code == 404
