@@ -1,7 +1,7 @@
 // Investor: start-ups with fit and why, preferences, requests in free slots, my meetings.
 import { api, explain, show, whoAmI } from "./api.js";
 import { pagedList } from "./pager.js";
-import { $, at, base, bindFeed, button, cell, loadEvent, markSelect, meetingRow, showNext, signedInAs } from "./meetingkit.js";
+import { $, at, base, bindAvailability, bindFeed, button, cell, loadEvent, markSelect, meetingRow, showNext, signedInAs } from "./meetingkit.js";
 
 const FACTOR = { sector: "sector", stage: "stage", ticket: "ticket size", geography: "geography", thesis: "thesis" };
 const GATE = { stage: "outside your stages", ticket: "outside your ticket", country: "outside your countries" };
@@ -112,9 +112,10 @@ function bind() {
 async function start() {
   if (!(await signedInAs(await whoAmI(), "investor"))) return;
   await loadEvent();
-  for (const id of ["next-section", "startups-section", "profile-section"]) $(id).hidden = false;
+  for (const id of ["next-section", "startups-section", "profile-section", "availability-section"]) $(id).hidden = false;
   bind();
-  await Promise.all([refresh(), startups.load(), loadProfile()]);
+  await Promise.all([refresh(), startups.load(), loadProfile(),
+    bindAvailability($("availability-form"), $("availability-list"), $("availability-message"))]);
 }
 
 start().catch((error) => show($("page-message"), explain(error), "error"));

@@ -118,3 +118,26 @@ export async function signedInAs(me, role) {
   }
   return true;
 }
+
+/** Checkboxes of every slot: the ones ticked are slots you cannot meet in; saved as a whole. */
+export async function bindAvailability(form, list, message) {
+  const [slots, mine] = await Promise.all([api(`${base}/slots?limit=200`), api(`${base}/unavailable`)]);
+  const off = new Set(mine.slot_ids);
+  list.replaceChildren(...slots.items.map((slot) => {
+    const label = Object.assign(document.createElement("label"), { className: "inline-label" });
+    const box = Object.assign(document.createElement("input"), { type: "checkbox", value: String(slot.id), checked: off.has(slot.id) });
+    label.append(box, at(slot.starts_at));
+    return label;
+  }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const slotIds = [...list.querySelectorAll("input:checked")].map((box) => Number(box.value));
+    try {
+      await api(`${base}/unavailable`, { method: "PUT", body: { slot_ids: slotIds } });
+      const count = `${slotIds.length} ${slotIds.length === 1 ? "slot" : "slots"}`;
+      show(message, slotIds.length ? `Saved: ${count} off.` : "Saved: you can meet in every slot.", "ok");
+    } catch (error) {
+      show(message, explain(error), "error");
+    }
+  });
+}

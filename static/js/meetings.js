@@ -82,6 +82,33 @@ async function drawState() {
 }
 
 const refresh = () => Promise.all([drawGrid(), drawState()]);
+const FACTORS = ["sector", "stage", "ticket", "geography", "thesis"];
+
+async function loadSettings() {
+  const grid = await api(`${base}/grid`);
+  $("g-blocks").value = grid.blocks.map((b) => `${b.day} ${b.start.slice(0, 5)}-${b.end.slice(0, 5)}`).join("\n");
+  $("g-minutes").value = grid.slot_minutes;
+  $("g-max-investor").value = grid.max_investor;
+  $("g-max-startup").value = grid.max_startup;
+  $("g-min-startup").value = grid.min_startup;
+  $("g-hours").value = grid.request_hours;
+  $("g-fixed").checked = grid.fixed_tables;
+  $("g-weights").replaceChildren(...FACTORS.map((name) => {
+    const label = Object.assign(document.createElement("label"), { className: "inline-label", textContent: `${name} ` });
+    const input = Object.assign(document.createElement("input"), { type: "number", min: "0", max: "100", step: "0.5", id: `w-${name}`, value: String(grid.weights[name]) });
+    label.append(input);
+    return label;
+  }));
+}
+
+function blocksFrom(text) {
+  return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+    const match = line.match(/^(\d{4}-\d{2}-\d{2})\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})$/);
+    if (!match) throw new Error(`Not a block: "${line}" (write 2027-03-18 10:00-12:00)`);
+    const pad = (time) => time.padStart(5, "0");
+    return { day: match[1], start: pad(match[2]), end: pad(match[3]) };
+  });
+}
 
 function bind() {
   $("run-button").addEventListener("click", async () => {
@@ -104,6 +131,28 @@ function bind() {
       await refresh();
     } catch (error) {
       show($("schedule-message"), explain(error), "error");
+    }
+  });
+  $("settings-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const grid = await api(`${base}/grid`, {
+        method: "PUT",
+        body: {
+          blocks: blocksFrom($("g-blocks").value),
+          slot_minutes: Number($("g-minutes").value),
+          max_investor: Number($("g-max-investor").value),
+          max_startup: Number($("g-max-startup").value),
+          min_startup: Number($("g-min-startup").value),
+          request_hours: Number($("g-hours").value),
+          fixed_tables: $("g-fixed").checked,
+          weights: Object.fromEntries(FACTORS.map((name) => [name, Number($(`w-${name}`).value)])),
+        },
+      });
+      show($("settings-message"), `Saved: ${grid.slots} slots.`, "ok");
+      await refresh();
+    } catch (error) {
+      show($("settings-message"), error.status ? explain(error) : error.message, "error");
     }
   });
   $("move-form").addEventListener("submit", async (event) => {
@@ -146,10 +195,10 @@ async function start() {
   }
   renderConsoleNav($("console-nav"), slug);
   await loadEvent();
-  for (const id of ["schedule-section", "grid-section", "report-section"]) $(id).hidden = false;
+  for (const id of ["schedule-section", "settings-section", "grid-section", "report-section"]) $(id).hidden = false;
   $("report-csv").href = `${base}/report.csv`;
   bind();
-  await refresh();
+  await Promise.all([refresh(), loadSettings()]);
 }
 
 start().catch((error) => show($("page-message"), explain(error), "error"));

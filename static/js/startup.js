@@ -1,7 +1,7 @@
 // Start-up: my meetings (accept or decline requests), preferences on investors, calendar link.
 import { explain, show, whoAmI } from "./api.js";
 import { pagedList } from "./pager.js";
-import { $, base, bindFeed, cell, loadEvent, markSelect, meetingRow, showNext, signedInAs } from "./meetingkit.js";
+import { $, base, bindAvailability, bindFeed, cell, loadEvent, markSelect, meetingRow, showNext, signedInAs } from "./meetingkit.js";
 
 const INTEREST = { must: "Must meet you", happy: "Happy to meet you", no_thanks: "Not now" };
 
@@ -41,8 +41,10 @@ async function start() {
   await loadEvent();
   $("next-section").hidden = false;
   $("investors-section").hidden = false;
+  $("availability-section").hidden = false;
   bindFeed($("feed-button"), $("feed-url"));
-  await Promise.all([refresh(), investors.load()]);
+  await Promise.all([refresh(), investors.load(),
+    bindAvailability($("availability-form"), $("availability-list"), $("availability-message"))]);
 }
 
 start().catch((error) => show($("page-message"), explain(error), "error"));

@@ -71,6 +71,12 @@ def test_an_investor_books_a_meeting_the_start_up_accepts_and_both_see_it(page, 
     expect(row).to_contain_text("On")
     expect(row).to_contain_text("We back agritech across ASEAN.")
 
+    page.get_by_text("Slots you cannot meet in").click()
+    page.locator("#availability-list input").last.check()
+    page.get_by_role("button", name="Save my availability").click()
+    expect(page.locator("#availability-message")).to_contain_text("Saved: 1 slot off")
+    assert_accessible(page)
+
 
 def test_the_organiser_sees_the_grid_and_a_move_conflict_is_explained(page, meetings_server):
     sign_in(page, meetings_server, Role.organiser)
@@ -78,7 +84,14 @@ def test_the_organiser_sees_the_grid_and_a_move_conflict_is_explained(page, meet
     expect(page.locator("#grid caption")).to_contain_text("meetings in 18 slots at 24 tables")
     expect(page.locator("#schedule-state")).to_contain_text("published")
     expect(page.get_by_role("link", name="Meetings")).to_have_attribute("aria-current", "page")
+    page.get_by_text("The meeting grid and its rules").click()
+    expect(page.locator("#g-blocks")).to_have_value(
+        "2027-03-18 10:00-12:00\n2027-03-18 14:00-16:00\n2027-03-19 10:00-12:00"
+    )
+    expect(page.locator("#g-minutes")).to_have_value("20")
     assert_accessible(page)
+    page.get_by_role("button", name="Save the grid").click()
+    expect(page.locator("#settings-message")).to_contain_text("Saved: 18 slots")
     first = page.locator("#grid button.meeting").first
     first.click()
     expect(page.locator("#move-form")).to_be_visible()
