@@ -399,6 +399,7 @@ async def test_participants_ask_the_organiser_to_swap_or_drop(client):
     assert [(r["kind"], r["note"], r["status"]) for r in listed] == [
         ("swap", "Later please", "open")
     ]
+    assert (listed[0]["person_name"], listed[0]["startup_name"]) == ("Ines", "Padily")
     closed = await client.post(f"/api/events/mm/meetings/change-requests/{listed[0]['id']}/close")
     assert closed.json()["status"] == "done"
 

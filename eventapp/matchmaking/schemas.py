@@ -221,6 +221,10 @@ class ChangeRequestOut(BaseModel):
     id: int
     meeting_id: int
     person_id: int
+    person_name: str
+    investor_name: str
+    startup_name: str
+    starts_at: datetime
     kind: str
     note: str
     status: str

@@ -1286,41 +1286,54 @@ async def ask_change(event_id: int, party: Party, meeting_id: int, kind: str, no
         await MeetingChangeRequest.insert(
             MeetingChangeRequest(meeting=meeting_id, person=party.user_id, kind=kind, note=note)
         )
-        .returning(*MeetingChangeRequest.all_columns())
+        .returning(MeetingChangeRequest.id)
         .run()
     )
-    return _change_out(created[0])
+    return (await _change_requests(MeetingChangeRequest.id == created[0]["id"]))[0]
 
 
-def _change_out(row: dict) -> dict:
-    return {**row, "meeting_id": row["meeting"], "person_id": row["person"]}
+def _change_columns() -> tuple:
+    request = MeetingChangeRequest
+    return (
+        *request.all_columns(),
+        request.meeting.as_alias("meeting_id"),
+        request.person.as_alias("person_id"),
+        request.person.name.as_alias("person_name"),
+        request.meeting.investor.name.as_alias("investor_name"),
+        request.meeting.startup.name.as_alias("startup_name"),
+        request.meeting.slot.starts_at.as_alias("starts_at"),
+    )
 
 
-async def change_requests(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
-    condition = MeetingChangeRequest.meeting.event == event_id
-    rows = await page.apply(
-        MeetingChangeRequest.select(*MeetingChangeRequest.all_columns())
+async def _change_requests(condition, page: PageRequest | None = None) -> list[dict]:
+    query = (
+        MeetingChangeRequest.select(*_change_columns())
         .where(condition)
         .order_by(MeetingChangeRequest.id, ascending=False)
     )
-    return [_change_out(r) for r in rows], await MeetingChangeRequest.count().where(condition)
+    return await (page.apply(query) if page else query.run())
+
+
+async def change_requests(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
+    """Swap and drop requests, newest first, with who asked and which meeting."""
+    condition = MeetingChangeRequest.meeting.event == event_id
+    rows = await _change_requests(condition, page)
+    return rows, await MeetingChangeRequest.count().where(condition)
 
 
 async def close_change_request(event_id: int, request_id: int) -> dict:
+    mine = (MeetingChangeRequest.id == request_id) & MeetingChangeRequest.meeting.is_in(
+        Meeting.select(Meeting.id).where(Meeting.event == event_id)
+    )
     rows = (
         await MeetingChangeRequest.update({MeetingChangeRequest.status: "done"})
-        .where(
-            (MeetingChangeRequest.id == request_id)
-            & MeetingChangeRequest.meeting.is_in(
-                Meeting.select(Meeting.id).where(Meeting.event == event_id)
-            )
-        )
-        .returning(*MeetingChangeRequest.all_columns())
+        .where(mine)
+        .returning(MeetingChangeRequest.id)
         .run()
     )
     if not rows:
         raise NotFound("No such change request in this event.")
-    return _change_out(rows[0])
+    return (await _change_requests(MeetingChangeRequest.id == request_id))[0]
 
 
 async def give_feedback(

@@ -52,13 +52,53 @@ export function meetingRow(meeting, side, { after, message }) {
     actions.append(button("Accept", `Accept the meeting with ${other}`, act("accept"), ""),
       button("Decline", `Decline the meeting with ${other}`, act("decline")));
   }
-  if (meeting.status === "pending" || meeting.status === "accepted") {
+  const started = new Date(meeting.starts_at) <= new Date();
+  if ((meeting.status === "pending" || meeting.status === "accepted") && !started) {
     actions.append(button("Cancel", `Cancel the meeting with ${other}`, act("cancel")));
   }
+  if (meeting.status === "accepted" && meeting.source === "scheduler" && !started) {
+    const ask = (kind) => async () => {
+      try {
+        await api(`${base}/${meeting.id}/change-requests`, { method: "POST", body: { kind } });
+        show(message, `The organiser is asked to ${kind === "swap" ? "move" : "drop"} the meeting with ${other}.`, "ok");
+      } catch (error) {
+        show(message, explain(error), "error");
+      }
+    };
+    actions.append(button("Ask to move", `Ask to move the meeting with ${other}`, ask("swap")),
+      button("Ask to drop", `Ask to drop the meeting with ${other}`, ask("drop")));
+  }
+  if (meeting.status === "accepted" && started) actions.append(feedbackSelect(meeting, other, message));
   const note = meeting.message ? Object.assign(document.createElement("small"), { className: "muted", textContent: ` “${meeting.message}”` }) : "";
   tr.append(cell(at(meeting.starts_at)), cell(meeting.table_label), cell(other, note),
     cell(STATUS[meeting.status] || meeting.status), cell(actions));
   return tr;
+}
+
+const FEEDBACK = [
+  ["", "Did it happen?"],
+  ["none", "It happened: no further interest"],
+  ["follow_up", "It happened: follow up"],
+  ["due_diligence", "It happened: due diligence"],
+  ["no", "It did not happen"],
+];
+
+/** After the meeting: did it happen, and your interest. */
+function feedbackSelect(meeting, other, message) {
+  const select = document.createElement("select");
+  select.setAttribute("aria-label", `Did the meeting with ${other} happen?`);
+  for (const [value, text] of FEEDBACK) select.append(new Option(text, value));
+  select.addEventListener("change", async () => {
+    if (!select.value) return;
+    const happened = select.value !== "no";
+    try {
+      await api(`${base}/${meeting.id}/feedback`, { method: "POST", body: { happened, interest: happened ? select.value : "none" } });
+      show(message, "Thank you: your answer is saved.", "ok");
+    } catch (error) {
+      show(message, explain(error), "error");
+    }
+  });
+  return select;
 }
 
 /** "Next meeting: table T03 at Thu 18 Mar, 10:40 with ..." */

@@ -1,7 +1,8 @@
 // Organiser: the meeting grid (slots by tables), the scheduler run, moves by hand, publishing.
 import { api, explain, show, whoAmI } from "./api.js";
 import { renderConsoleNav } from "./console.js";
-import { $, at, base, loadEvent, slug } from "./meetingkit.js";
+import { $, at, base, button, cell, loadEvent, slug } from "./meetingkit.js";
+import { pagedList } from "./pager.js";
 
 const REASONS = {
   slot_taken: "every table is taken in that slot",
@@ -81,7 +82,31 @@ async function drawState() {
   $("report-summary").textContent = `${report.meetings} meetings so far: ${report.held} held, ${report.no_shows} no-shows (${Math.round(report.no_show_rate * 100)} %), ${report.follow_ups} with a follow-up.`;
 }
 
-const refresh = () => Promise.all([drawGrid(), drawState()]);
+const changes = pagedList({
+  url: `${base}/change-requests`,
+  body: $("changes"),
+  controls: $("changes-pager"),
+  label: "requests",
+  render: (request) => {
+    const tr = document.createElement("tr");
+    const what = `${request.investor_name} · ${request.startup_name}, ${at(request.starts_at)}`;
+    const done = request.status === "open"
+      ? button("Done", `Mark ${request.person_name}'s request as done`, async () => {
+        try {
+          await api(`${base}/change-requests/${request.id}/close`, { method: "POST" });
+          await changes.load();
+        } catch (error) {
+          show($("changes-message"), explain(error), "error");
+        }
+      })
+      : "";
+    tr.append(cell(request.person_name), cell(what), cell(request.kind === "swap" ? "move it" : "drop it", request.note ? ` “${request.note}”` : ""),
+      cell(request.status === "open" ? "Open" : "Done"), cell(done));
+    return tr;
+  },
+});
+
+const refresh = () => Promise.all([drawGrid(), drawState(), changes.load()]);
 const FACTORS = ["sector", "stage", "ticket", "geography", "thesis"];
 
 async function loadSettings() {
@@ -195,7 +220,7 @@ async function start() {
   }
   renderConsoleNav($("console-nav"), slug);
   await loadEvent();
-  for (const id of ["schedule-section", "settings-section", "grid-section", "report-section"]) $(id).hidden = false;
+  for (const id of ["schedule-section", "settings-section", "grid-section", "changes-section", "report-section"]) $(id).hidden = false;
   $("report-csv").href = `${base}/report.csv`;
   bind();
   await Promise.all([refresh(), loadSettings()]);

@@ -3,6 +3,7 @@ organiser's grid; every page axe-clean."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -71,6 +72,11 @@ def test_an_investor_books_a_meeting_the_start_up_accepts_and_both_see_it(page, 
     expect(row).to_contain_text("On")
     expect(row).to_contain_text("We back agritech across ASEAN.")
 
+    page.get_by_role(
+        "button", name=re.compile("Ask to move the meeting")
+    ).first.click()
+    expect(page.locator("#mine-message")).to_contain_text("The organiser is asked to move")
+
     page.get_by_text("Slots you cannot meet in").click()
     page.locator("#availability-list input").last.check()
     page.get_by_role("button", name="Save my availability").click()
@@ -92,6 +98,10 @@ def test_the_organiser_sees_the_grid_and_a_move_conflict_is_explained(page, meet
     assert_accessible(page)
     page.get_by_role("button", name="Save the grid").click()
     expect(page.locator("#settings-message")).to_contain_text("Saved: 18 slots")
+    asked = page.locator("#changes tr", has_text="Ines Investor")
+    expect(asked).to_contain_text("move it")
+    page.get_by_role("button", name="Mark Ines Investor's request as done").click()
+    expect(asked).to_contain_text("Done")
     first = page.locator("#grid button.meeting").first
     first.click()
     expect(page.locator("#move-form")).to_be_visible()
