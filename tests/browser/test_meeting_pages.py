@@ -72,9 +72,7 @@ def test_an_investor_books_a_meeting_the_start_up_accepts_and_both_see_it(page, 
     expect(row).to_contain_text("On")
     expect(row).to_contain_text("We back agritech across ASEAN.")
 
-    page.get_by_role(
-        "button", name=re.compile("Ask to move the meeting")
-    ).first.click()
+    page.get_by_role("button", name=re.compile("Ask to move the meeting")).first.click()
     expect(page.locator("#mine-message")).to_contain_text("The organiser is asked to move")
 
     page.get_by_text("Slots you cannot meet in").click()
