@@ -26,6 +26,8 @@ from eventapp.live.hub import hub as live_hub
 from eventapp.live.sockets import ROUTES as LIVE_ROUTES
 from eventapp.mail.routes import ROUTES as MAIL_ROUTES
 from eventapp.mail.sender import MailSender
+from eventapp.matchmaking.routes import ROUTES as MATCHMAKING_ROUTES
+from eventapp.matchmaking.service import sweep_forever as sweep_meeting_requests
 from eventapp.openapi import document_api, operation_id
 from eventapp.pagination import provide_page
 from eventapp.problems import EXCEPTION_HANDLERS
@@ -107,9 +109,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await live_hub.start(app.state.redis, settings.redis_namespace)
         sender = asyncio.create_task(app.state.mail.run(), name="mail sender")
         player = start_demo_player(settings.demo_live_s)  # `eventapp demo --live` only
+        sweeper = asyncio.create_task(sweep_meeting_requests(), name="meeting request expiry")
         try:
             yield
         finally:
+            sweeper.cancel()
+            await asyncio.wait([sweeper], timeout=5)
             # Bounded: a sender mid-conversation with a silent SMTP server must not hold up a
             # shutdown (what it had claimed goes to the next sender when the lease runs out).
             sender.cancel()
@@ -131,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *MAIL_ROUTES,
             *PROGRAMME_ROUTES,
             *LIVE_ROUTES,
+            *MATCHMAKING_ROUTES,
             create_static_files_router(
                 path="/",
                 directories=[settings.static_dir],

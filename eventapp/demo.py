@@ -248,7 +248,7 @@ def demo_event() -> EventCreate:
     )
 
 
-SEED_STEPS = 4
+SEED_STEPS = 5
 
 
 async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role, str, str]]:
@@ -282,7 +282,17 @@ async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role,
         await accounts.grant_role(user_id, event_id, role)
         logins.append((role, email, password))
     progress("demo logins with fresh passwords")
+    await _seed_meetings(event_id)
+    progress("meeting grid, investor profiles and marks, a published meeting schedule")
     return logins
+
+
+async def _seed_meetings(event_id: int) -> None:
+    from eventapp.matchmaking.demo import seed_meetings  # matchmaking builds on this module
+
+    await seed_meetings(
+        event_id, list(SECTORS), f"investor@{DEMO_DOMAIN}", f"startup@{DEMO_DOMAIN}"
+    )
 
 
 async def _seed_event(organiser_email: str) -> int:

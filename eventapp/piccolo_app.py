@@ -12,6 +12,7 @@ from eventapp.accounts.tables import (
 )
 from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
 from eventapp.mail.tables import OutboxMessage
+from eventapp.matchmaking.tables import TABLES as MATCHMAKING_TABLES
 from eventapp.programme.tables import (
     ProgrammeAction,
     ProgrammeItem,
@@ -39,6 +40,7 @@ APP_CONFIG = AppConfig(
         ProgrammeState,
         ProgrammeRelease,
         ProgrammeAction,
+        *MATCHMAKING_TABLES,
     ],
     migration_dependencies=[],
     commands=[],

@@ -106,7 +106,8 @@ def api_schema(fuzz_server: LiveServer):
 
 
 def _keeps_rules_json_schema_cannot_say(value) -> bool:
-    """An event's days: each date once, each opening before it closes (said in descriptions)."""
+    """An event's days: each date once, each opening before it closes (said in descriptions);
+    a meeting block ends after it starts."""
     if isinstance(value, list):
         return all(_keeps_rules_json_schema_cannot_say(item) for item in value)
     if not isinstance(value, dict):
@@ -120,6 +121,10 @@ def _keeps_rules_json_schema_cannot_say(value) -> bool:
         opens = _seconds(value.get("opens_at", "09:00"))
         closes = _seconds(value.get("closes_at", "18:00"))
         if opens is not None and closes is not None and opens >= closes:
+            return False
+    if "day" in value and {"start", "end"} <= value.keys():
+        start, end = _seconds(value["start"]), _seconds(value["end"])
+        if start is not None and end is not None and start >= end:
             return False
     return all(_keeps_rules_json_schema_cannot_say(item) for item in value.values())
 

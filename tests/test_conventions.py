@@ -28,6 +28,7 @@ PUBLIC_ROUTES = {
     ("GET", "/api/events/{slug:str}/programme/releases"),
     ("POST", "/api/invitations/preview"),
     ("POST", "/api/invitations/accept"),
+    ("GET", "/api/calendar/{token:str}"),
 }
 
 

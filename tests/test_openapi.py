@@ -71,6 +71,7 @@ async def test_each_kind_of_refusal_is_documented_where_it_applies(document):
     public |= RATE_LIMITED - {("post", "/api/auth/password")}
     public |= {("post", "/api/invitations/preview"), ("post", "/api/auth/sign-in-link/redeem")}
     public |= {("post", "/api/auth/password-reset/complete")}
+    public |= {("get", "/api/calendar/{token}")}  # a private feed link: the token is the key
     for method, path, operation in operations(document):
         statuses = set(operation["responses"])
         assert ("401" in statuses) or (method, path) in public, (method, path)

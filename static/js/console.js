@@ -3,6 +3,7 @@ const PAGES = [
   { href: "/organiser.html", label: "Settings and people" },
   { href: "/outbox.html", label: "Mail" },
   { href: "/stage.html", label: "Stage" },
+  { href: "/meetings.html", label: "Meetings" },
 ];
 
 /** Fill `nav` with links to every console page of the event `slug`, marking the current one. */

@@ -5,8 +5,8 @@ import { api, explain, formatDay, show, whoAmI } from "./api.js";
 const ROLE_PAGES = {
   organiser: [{ label: "Event settings, people and invitations", href: (slug) => `/organiser.html?event=${slug}` }],
   reviewer: [],
-  investor: [],
-  startup: [],
+  investor: [{ label: "Meet start-ups: fit, preferences, requests, my meetings", href: (slug) => `/investor.html?event=${slug}` }],
+  startup: [{ label: "Meet investors: my meetings, preferences", href: (slug) => `/startup.html?event=${slug}` }],
   door_staff: [],
 };
 
