@@ -102,4 +102,4 @@ async def seed_meetings(
                 )
     await MeetingMark.insert(*marks).run()
     await service.run_scheduler(event, redo=False)
-    await service.publish(event)
+    await service.publish(event)  # nobody follows the demo's pages yet: nothing to announce

@@ -1,8 +1,8 @@
 """Matchmaking routes: organisers run the grid and the schedule; investors and start-ups browse,
 mark, request and answer meetings; calendars by private link.
 
-Live hub: where a handler holds a `Changed`, publishing "meetings changed" to `changed.people`
-belongs right after the service returns (the change is committed by then). Marked `# live:`.
+Live: where a handler holds a `Changed`, the people it concerns hear of it right after the
+service returns (the change is committed by then), through `service.announce_changes`.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ class MeetingGridController(Controller):
         changed = await service.move_meeting(
             access.event, party, meeting_id, data.slot_id, data.table_id
         )
-        # live: publish "meetings changed" to changed.people
+        await service.announce_changes(access.event, changed.people)
         return meeting_out(changed.meeting)
 
     @post(
@@ -200,8 +200,8 @@ class MeetingGridController(Controller):
         self, access: NamedDependency[EventAccess]
     ) -> ScheduleVersionOut:
         """Publish the provisional schedule; everyone in it gets their meetings by mail."""
-        version = await service.publish(access.event)
-        # live: publish "meetings changed" to everyone in the published version
+        version, people = await service.publish(access.event)
+        await service.announce_changes(access.event, people)
         return ScheduleVersionOut(**version)
 
     @get("/change-requests", guards=[organiser_only])
@@ -415,13 +415,13 @@ class MyMeetingsController(Controller):
         changed = await service.request_meeting(
             access.event, party, data.counterpart_id, data.slot_id, data.message
         )
-        # live: publish "meetings changed" to changed.people
+        await service.announce_changes(access.event, changed.people)
         return meeting_out(changed.meeting)
 
     async def _change(self, access: EventAccess, meeting_id: int, action: str) -> MeetingOut:
         party = await party_of(access, organiser_too=action == "cancel")
         changed = await service.change_status(access.event, party, meeting_id, action)
-        # live: publish "meetings changed" to changed.people
+        await service.announce_changes(access.event, changed.people)
         return meeting_out(changed.meeting)
 
     @post(
@@ -472,7 +472,7 @@ class MyMeetingsController(Controller):
         """Propose another slot: the meeting waits for the other side's answer again."""
         party = await party_of(access)
         changed = await service.move_meeting(access.event, party, meeting_id, data.slot_id)
-        # live: publish "meetings changed" to changed.people
+        await service.announce_changes(access.event, changed.people)
         return meeting_out(changed.meeting)
 
     @post(

@@ -10,8 +10,9 @@ expires what is due) and by the periodic sweep (`sweep_forever`, started with th
 expiry is an UPDATE ... WHERE status = 'pending' AND expires_at < now, so whichever process
 gets there first expires a request, once.
 
-Live hub: every change returns the affected people (`Changed.people`); a publish of "your
-meetings changed" for them belongs after the commit, in the routes (marked there).
+Live: every change returns the affected people (`Changed.people`); after the commit the routes
+call `announce_changes`, which sends each of them, on their own hub topic, their next meeting and
+how many requests wait for them, so their open pages update without a reload.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from eventapp.accounts.security import new_token, token_digest
+from eventapp.accounts.service import my_events
 from eventapp.accounts.tables import Organisation, User
 from eventapp.db import transaction
 from eventapp.errors import Conflict, Forbidden, NotFound
+from eventapp.events.service import event_by_slug
 from eventapp.events.tables import MeetingTable
 from eventapp.hotpath import HotQuery, Param
+from eventapp.live.hub import hub, person_topic
 from eventapp.mail import service as mail
 from eventapp.matchmaking import calendar, fit, scheduler
 from eventapp.matchmaking.schemas import GridSettings, InvestorProfileIn
@@ -1226,9 +1230,9 @@ async def versions(event_id: int, page: PageRequest) -> tuple[list[dict], int]:
     return rows, await ScheduleVersion.count().where(condition)
 
 
-async def publish(event: dict) -> dict:
+async def publish(event: dict) -> tuple[dict, list[int]]:
     """Publish the provisional schedule: its meetings become everyone's, each person is mailed
-    their schedule with a calendar attached."""
+    their schedule with a calendar attached. The version, and everyone in it."""
     event_id = event["id"]
     async with transaction():
         rows = await ScheduleVersion.raw(
@@ -1269,7 +1273,7 @@ async def publish(event: dict) -> dict:
                 event_id=event_id,
                 attachments=(mail.Attachment("meetings.ics", "text/calendar", ics),),
             )
-    return await _version(event_id, version_id)
+    return await _version(event_id, version_id), list(by_person)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1520,11 +1524,33 @@ async def feed(token: str, secret: bytes, events_by_id) -> bytes:
     return calendar.calendar_for(event, rows, method="PUBLISH")
 
 
-async def meeting_changes_for(event_id: int, user_id: int) -> dict:
-    """What a person's page shows live: their next meeting and how many requests wait for them.
+async def announce_changes(event: dict, people: list[int]) -> None:
+    """After a commit: each person's open pages hear their next meeting and waiting requests."""
+    for user_id in dict.fromkeys(people):
+        state = await meeting_changes_for(event["id"], user_id)
+        await hub.publish(person_topic(user_id, "meetings"), {"event": event["slug"], **state})
 
-    The hook for the live hub: after a change, push this to each of `Changed.people`.
+
+async def meetings_snapshot(user_id: int) -> dict:
+    """The whole state of a person's meetings topic: per event they meet in, as announced.
+
+    Its messages carry no version (each is whole for its event), so a client never resyncs.
     """
+    events = []
+    for entry in await my_events(user_id):
+        if {"investor", "startup"} & set(entry["roles"]):
+            event = await event_by_slug(entry["slug"])
+            if event is not None:
+                state = await meeting_changes_for(event["id"], user_id)
+                events.append({"event": entry["slug"], **state})
+    return {"version": 0, "events": events}
+
+
+hub.provide("person", "meetings", meetings_snapshot)
+
+
+async def meeting_changes_for(event_id: int, user_id: int) -> dict:
+    """What a person's page shows live: their next meeting and how many requests wait for them."""
     row = (
         await User.select(User.organisation.id, User.organisation.kind)
         .where(User.id == user_id)

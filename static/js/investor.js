@@ -1,7 +1,8 @@
 // Investor: start-ups with fit and why, preferences, requests in free slots, my meetings.
 import { api, explain, show, whoAmI } from "./api.js";
 import { pagedList } from "./pager.js";
-import { $, at, base, bindAvailability, bindFeed, button, cell, loadEvent, markSelect, meetingRow, showNext, signedInAs } from "./meetingkit.js";
+import { $, at, base, bindAvailability, bindFeed, button, cell, loadEvent, markSelect, meetingRow, showNext, signedInAs, slug } from "./meetingkit.js";
+import { followTopic } from "./live.js";
 
 const FACTOR = { sector: "sector", stage: "stage", ticket: "ticket size", geography: "geography", thesis: "thesis" };
 const GATE = { stage: "outside your stages", ticket: "outside your ticket", country: "outside your countries" };
@@ -116,6 +117,10 @@ async function start() {
   bind();
   await Promise.all([refresh(), startups.load(), loadProfile(),
     bindAvailability($("availability-form"), $("availability-list"), $("availability-message"))]);
+  // A meeting requested, answered or moved by anyone shows here at once (the live hub).
+  followTopic("/ws/me/meetings", (message) => {
+    if (message.type === "change" && message.event === slug) refresh();
+  });
 }
 
 start().catch((error) => show($("page-message"), explain(error), "error"));

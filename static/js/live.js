@@ -66,6 +66,33 @@ export function followProgramme(slug, { onState, onStatus = () => {} }) {
   return { state: () => state, resync };
 }
 
+/** Follow a hub topic whose messages are each whole (a person's meetings): `onMessage(message)`
+ * hears the snapshot on every (re)connection and each change; reconnects by itself. */
+export function followTopic(path, onMessage) {
+  let pause = 500;
+  let watchdog = null;
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+  function open() {
+    const socket = new WebSocket(url);
+    const alive = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => socket.close(), 45000); // heartbeats come every 20 s
+    };
+    socket.addEventListener("open", () => { pause = 500; alive(); });
+    socket.addEventListener("message", (event) => {
+      alive();
+      const message = JSON.parse(event.data);
+      if (message.type === "snapshot" || message.type === "change") onMessage(message);
+    });
+    socket.addEventListener("close", () => {
+      clearTimeout(watchdog);
+      setTimeout(open, pause);
+      pause = Math.min(pause * 2, 10000);
+    });
+  }
+  open();
+}
+
 /** The server's clock now, as the last message told it. */
 export function serverNow(state) {
   return new Date(Date.now() + (state ? state.offset : 0));

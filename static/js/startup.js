@@ -1,7 +1,8 @@
 // Start-up: my meetings (accept or decline requests), preferences on investors, calendar link.
 import { explain, show, whoAmI } from "./api.js";
 import { pagedList } from "./pager.js";
-import { $, base, bindAvailability, bindFeed, cell, loadEvent, markSelect, meetingRow, showNext, signedInAs } from "./meetingkit.js";
+import { $, base, bindAvailability, bindFeed, cell, loadEvent, markSelect, meetingRow, showNext, signedInAs, slug } from "./meetingkit.js";
+import { followTopic } from "./live.js";
 
 const INTEREST = { must: "Must meet you", happy: "Happy to meet you", no_thanks: "Not now" };
 
@@ -45,6 +46,10 @@ async function start() {
   bindFeed($("feed-button"), $("feed-url"));
   await Promise.all([refresh(), investors.load(),
     bindAvailability($("availability-form"), $("availability-list"), $("availability-message"))]);
+  // A meeting requested, answered or moved by anyone shows here at once (the live hub).
+  followTopic("/ws/me/meetings", (message) => {
+    if (message.type === "change" && message.event === slug) refresh();
+  });
 }
 
 start().catch((error) => show($("page-message"), explain(error), "error"));

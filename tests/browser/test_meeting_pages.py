@@ -110,3 +110,31 @@ def test_the_organiser_sees_the_grid_and_a_move_conflict_is_explained(page, meet
     page.get_by_role("button", name="Move the meeting").click()
     expect(page.locator("#move-message")).to_contain_text("Not moved")
     assert_accessible(page)
+
+
+def test_a_meeting_cancelled_elsewhere_leaves_the_investors_open_page_at_once(
+    page, meetings_server
+):
+    """The live hub: the page was not reloaded, yet its next meeting moves on within a second."""
+    import httpx
+
+    sign_in(page, meetings_server, Role.investor)
+    page.goto(f"{meetings_server.url}/investor.html?event={DEMO_SLUG}")
+    expect(page.locator("#next-meeting")).to_contain_text("Next meeting")
+    page.wait_for_timeout(300)  # the page's socket is open and has its snapshot
+    before = page.locator("#next-meeting").text_content()
+
+    email, password = meetings_server.logins[Role.organiser]
+    with httpx.Client(base_url=meetings_server.url) as http:
+        login = {"email": email, "password": password, "label": "test"}
+        token = http.post("/api/auth/tokens", json=login).json()["token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        listed = http.get(
+            f"/api/events/{DEMO_SLUG}/meetings/",
+            params={"q": "Ines Investor", "status": "accepted", "limit": 1},
+        ).json()["items"]
+        assert listed, "the demo investor has accepted meetings"
+        cancelled = http.post(f"/api/events/{DEMO_SLUG}/meetings/{listed[0]['id']}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+
+    expect(page.locator("#next-meeting")).not_to_have_text(before or "", timeout=1500)
