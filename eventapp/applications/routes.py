@@ -493,7 +493,7 @@ class ApplicationsController(Controller):
         access: NamedDependency[EventAccess],
         page: NamedDependency[PageRequest],
         in_state: Annotated[
-            State | None, QueryParameter(query="state", description="Only in this state")
+            State | None, QueryParameter(name="state", description="Only in this state")
         ] = None,
         country: Annotated[
             str | None, QueryParameter(pattern=r"^[A-Z]{2}$", description="Only from this country")

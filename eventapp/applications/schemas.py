@@ -280,7 +280,7 @@ class NominationsImport(RequestModel):
 
 
 class ImportRowRefused(BaseModel):
-    row: int = Field(description="The line in the file (the header is line 1)")
+    row: int = Field(description="The record in the file (the header is record 1)")
     reasons: list[str]
 
 

@@ -937,6 +937,7 @@ async def start_without_account(
     user = await user_by_email(contact_email)
     if user is None:  # refuse before making an account for nothing
         await _nomination(event["id"], call, nomination_code, secret)
+    contact_email = normalise_email(contact_email)
     user_id = await _account_for(contact_email)
     existing = await Application.exists().where(
         (Application.event == event["id"])
@@ -1031,7 +1032,14 @@ def parse_nominations_csv(text: str, call: dict) -> tuple[list[dict], list[dict]
     Columns: company_name, contact_email, country (ISO alpha-2); optional sectors (separated by
     ';'), one_liner, website, women_led (yes/no).
     """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _parse_rows(text, call)
+    except csv.Error as error:
+        return [], [{"row": 1, "reasons": [f"not a CSV file we can read ({error})"]}]
+
+
+def _parse_rows(text: str, call: dict) -> tuple[list[dict], list[dict]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in IMPORT_COLUMNS if name not in header]
     if missing:
