@@ -476,11 +476,8 @@ async def state_history(
 
 
 def field_errors(fields: dict, call: dict) -> list[dict]:
-    """What the database cannot tell by itself: codes and sectors from the lists offered."""
+    """What the request's schema cannot tell: sectors from the event's list, each once."""
     errors = []
-    country = fields.get("country")
-    if country and country not in country_codes():
-        errors.append({"key": "country", "message": f"{country} is not an ISO 3166 country code"})
     offered = set(call["sectors"])
     for sector in fields.get("sectors") or []:
         if sector not in offered:
@@ -525,9 +522,11 @@ def _form_values(fields: ApplicationFields, *, partial: bool) -> dict:
     return values
 
 
-def _refuse_field_errors(errors: list[dict], reason: str = "invalid_fields") -> None:
+def _refuse_field_errors(errors: list[dict], reason: str = "sector_not_offered") -> None:
+    """A 409: the request is well formed but does not fit this event's call (its sectors) or the
+    application's state (complete once submitted). `errors` names each field, as a 400 does."""
     if errors:
-        raise InvalidInput("Some fields need attention; see errors.", reason=reason, errors=errors)
+        raise Conflict("Some fields need attention; see errors.", reason=reason, errors=errors)
 
 
 async def _nomination(
@@ -1147,7 +1146,7 @@ async def import_nominations(
     if not rows and not refused:
         refused.append({"row": 1, "reasons": ["the file has no rows"]})
     if refused:
-        raise InvalidInput(
+        raise Conflict(
             f"{len(refused)} row(s) refused; nothing was imported.",
             reason="import_refused",
             rows=sorted(refused, key=lambda r: r["row"]),
