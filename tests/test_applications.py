@@ -645,3 +645,29 @@ def _page():
     from eventapp.pagination import PageRequest
 
     return PageRequest()
+
+
+# --------------------------------------------------------------------------------------------------
+# The demo
+
+
+async def test_the_demo_adds_150_nominated_applications_from_all_ten_countries(client):
+    from eventapp.applications.demo import build_applications
+    from eventapp.demo import DEMO_SLUG, seed_demo
+
+    assert build_applications() == build_applications()
+    await seed_demo(progress=lambda _: None)
+    await seed_demo(progress=lambda _: None)  # a second run adds nothing
+    event = await event_by_slug(DEMO_SLUG)
+    facts = await service.candidates_facts(event["id"])
+    assert len(facts) == 150 and {f["state"] for f in facts} == {"submitted"}
+    assert len({f["country"] for f in facts}) == 10
+    assert all(f["incubator_id"] and f["sectors"] for f in facts)
+    assert 20 <= sum(f["women_led"] for f in facts) <= 70
+    codes = await NominationCode.select().where(NominationCode.event == event["id"])
+    assert all(code["used"] <= code["cap"] for code in codes)
+    assert sum(code["used"] for code in codes) == 150
+    call = await service.get_call(event["id"])
+    assert service.window_refusal(call, datetime.now(UTC)) is None
+    rows, total = await service.list_applications(event["id"], _page(), "submitted")
+    assert total == 150 and all(not service.missing_fields(row) for row in rows)
