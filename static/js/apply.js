@@ -348,4 +348,6 @@ async function load() {
   await showApplication();
 }
 
+// A mailed link opened in the tab already showing this page changes only the fragment.
+window.addEventListener("hashchange", () => location.reload());
 load();
