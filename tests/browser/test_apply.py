@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
 
@@ -165,3 +166,50 @@ def test_a_start_up_without_an_account_resumes_from_the_mailed_link_and_withdraw
     page.get_by_role("button", name="Withdraw my application").click()
     expect(page.locator("#state-tag")).to_have_text("withdrawn")
     expect(page.get_by_role("button", name="Withdraw my application")).to_be_hidden()
+
+
+def test_an_organiser_lists_applications_hands_out_a_code_and_imports_a_sheet(
+    page, server, tmp_path
+):
+    email, password = server.logins[Role.organiser]
+    page.goto(server.url + "/")
+    page.locator("#sign-in-form").get_by_label("Email").fill(email)
+    page.locator("#sign-in-form").get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.locator("#who")).to_contain_text("Signed in as")
+    page.goto(f"{server.url}/applications.html?event={DEMO_SLUG}")
+    expect(page.get_by_role("link", name="Applications")).to_have_attribute("aria-current", "page")
+    expect(page.locator("#applications-pager")).to_contain_text("of 15")  # 150 and more
+    page.get_by_label("Search applications").fill("Padi")
+    expect(page.locator("#applications")).to_contain_text("Padi")
+    assert_accessible(page)
+
+    page.get_by_label("Search incubators").fill("Phandeeyar")
+    page.get_by_role("button", name="New code (cap 5) for Phandeeyar").click()
+    expect(page.locator("#new-code-link")).to_have_value(
+        re.compile(rf"/apply\.html\?event={DEMO_SLUG}#code=")
+    )
+
+    sheet = tmp_path / "nominations.csv"
+    sheet.write_text(
+        "company_name,contact_email,country,sectors\n"
+        "Shwe Solar,thiri@shwesolar.example,MM,Cleantech\n"
+        "Bad Row,not-an-email,ZZ,\n"
+    )
+    choice = page.locator("#import-code option", has_text="Phandeeyar").first.get_attribute("value")
+    page.locator("#import-code").select_option(choice)
+    page.get_by_label("CSV file").set_input_files(str(sheet))
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#import-report")).to_contain_text("contact_email")
+    expect(page.locator("#import-message")).to_contain_text("nothing was imported")
+    assert_accessible(page)
+    sheet.write_text(
+        "company_name,contact_email,country,sectors\n"
+        "Shwe Solar,thiri@shwesolar.example,MM,Cleantech\n"
+    )
+    page.get_by_label("CSV file").set_input_files(str(sheet))
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#import-message")).to_contain_text("Imported 1 start-ups")
+    page.get_by_label("Show").select_option("draft")
+    page.get_by_label("Search applications").fill("Shwe")
+    expect(page.locator("#applications")).to_contain_text("Shwe Solar")
