@@ -744,3 +744,16 @@ async def test_random_paths_through_the_service_keep_the_log_and_the_state_in_st
         )
         final = await Application.select(Application.state).where(Application.id == row["id"])
         assert final[0]["state"] == expected == (log[-1]["to_state"] if log else "draft")
+
+
+async def test_a_nomination_link_can_be_checked_on_every_reload_but_codes_cannot_be_guessed(
+    client,
+):
+    await organiser_event(client)
+    code = await incubator_code(client)
+    client.cookies.clear()
+    url = "/api/events/asean/nomination-codes/check"
+    for _ in range(10):
+        assert (await client.post(url, json={"code": code["code"]})).status_code == 200
+    answers = [(await client.post(url, json={"code": f"guess-{n}"})).status_code for n in range(60)]
+    assert answers[:50] == [404] * 50 and answers[-1] == 429

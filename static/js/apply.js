@@ -256,6 +256,10 @@ async function checkCode() {
     const nomination = await api(`${base}/nomination-codes/check`, { method: "POST", body: { code: nominationCode } });
     show($("nomination"), `Nominated by ${nomination.incubator_name} (${nomination.remaining} nomination${nomination.remaining === 1 ? "" : "s"} left).`, "ok");
   } catch (error) {
+    if (error.status === 429) {
+      show($("nomination"), "Too many checks from here; reload the page in a few minutes.", "error");
+      return;
+    }
     show($("nomination"), `Your nomination link does not work: ${explain(error)}`, "error");
     nominationCode = "";
   }
