@@ -165,8 +165,13 @@ function editable() {
 
 function render() {
   const form = $("application-form");
-  form.hidden = false;
   $("signin-card").hidden = true;
+  if (!application && !call.open_to_all && !nominationCode) {
+    form.hidden = true;
+    show($("page-message"), "This call is by nomination: open the link your incubator sent you to apply.", "error");
+    return;
+  }
+  form.hidden = false;
   const card = $("status-card");
   if (!application) {
     card.hidden = true;
