@@ -178,7 +178,8 @@ function render() {
   } else {
     card.hidden = false;
     $("state-tag").textContent = application.state;
-    $("state-text").textContent = STATES[application.state] || "";
+    const nominated = application.incubator_name ? ` Nominated by ${application.incubator_name}.` : "";
+    $("state-text").textContent = (STATES[application.state] || "") + nominated;
     const state = application.state;
     $("submit-button").hidden = state !== "draft";
     $("withdraw-button").hidden = !["draft", "submitted", "waitlisted"].includes(state);
