@@ -155,12 +155,20 @@ async function importCsv(event) {
   report.hidden = true;
   const file = form.file.files[0];
   if (!file) return;
+  let csv;
+  try {
+    csv = await file.text();
+  } catch (error) {
+    show($("import-message"), `The file cannot be read (${error.message}); choose it again.`, "error");
+    return;
+  }
+  show($("import-message"), "Importing…");
   // Fetched here rather than through api(): a refusal's per-row report is in the problem body.
   const response = await fetch(`${base}/nominations/import`, {
     method: "POST",
     credentials: "same-origin",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ code_id: Number(form.code_id.value), csv: await file.text() }),
+    body: JSON.stringify({ code_id: Number(form.code_id.value), csv }),
   });
   const answer = await response.json().catch(() => ({ detail: response.statusText }));
   if (response.ok) {
