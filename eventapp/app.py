@@ -21,6 +21,7 @@ from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, req
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.accounts.throttle import MemoryCounter, RedisCounter, Throttle
 from eventapp.apidocs import OfflineSwagger
+from eventapp.applications.routes import ROUTES as APPLICATION_ROUTES
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
 from eventapp.live.hub import hub as live_hub
 from eventapp.live.sockets import ROUTES as LIVE_ROUTES
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *PROGRAMME_ROUTES,
             *LIVE_ROUTES,
             *MATCHMAKING_ROUTES,
+            *APPLICATION_ROUTES,
             create_static_files_router(
                 path="/",
                 directories=[settings.static_dir],

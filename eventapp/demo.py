@@ -248,7 +248,7 @@ def demo_event() -> EventCreate:
     )
 
 
-SEED_STEPS = 5
+SEED_STEPS = 6
 
 
 async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role, str, str]]:
@@ -282,9 +282,19 @@ async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role,
         await accounts.grant_role(user_id, event_id, role)
         logins.append((role, email, password))
     progress("demo logins with fresh passwords")
+    await _seed_applications(event_id, progress)
     await _seed_meetings(event_id)
     progress("meeting grid, investor profiles and marks, a published meeting schedule")
     return logins
+
+
+async def _seed_applications(event_id: int, progress: Callable[[str], None]) -> None:
+    from eventapp.applications.demo import seed_applications
+
+    added = await seed_applications(event_id)
+    progress(
+        f"{added} applications nominated by incubators" if added else "applications already there"
+    )
 
 
 async def _seed_meetings(event_id: int) -> None:

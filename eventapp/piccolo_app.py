@@ -10,6 +10,14 @@ from eventapp.accounts.tables import (
     User,
     UserEventRole,
 )
+from eventapp.applications.tables import (
+    Application,
+    ApplicationCall,
+    ApplicationLogo,
+    ApplicationStateChange,
+    EventIncubator,
+    NominationCode,
+)
 from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
 from eventapp.mail.tables import OutboxMessage
 from eventapp.matchmaking.tables import TABLES as MATCHMAKING_TABLES
@@ -41,6 +49,12 @@ APP_CONFIG = AppConfig(
         ProgrammeRelease,
         ProgrammeAction,
         *MATCHMAKING_TABLES,
+        ApplicationCall,
+        EventIncubator,
+        NominationCode,
+        Application,
+        ApplicationLogo,
+        ApplicationStateChange,
     ],
     migration_dependencies=[],
     commands=[],
