@@ -10,6 +10,14 @@ from eventapp.accounts.tables import (
     User,
     UserEventRole,
 )
+from eventapp.applications.tables import (
+    Application,
+    ApplicationCall,
+    ApplicationLogo,
+    ApplicationStateChange,
+    EventIncubator,
+    NominationCode,
+)
 from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
 from eventapp.mail.tables import OutboxMessage
 from eventapp.settings import PROJECT_ROOT
@@ -29,6 +37,12 @@ APP_CONFIG = AppConfig(
         Invitation,
         LoginLink,
         OutboxMessage,
+        ApplicationCall,
+        EventIncubator,
+        NominationCode,
+        Application,
+        ApplicationLogo,
+        ApplicationStateChange,
     ],
     migration_dependencies=[],
     commands=[],
