@@ -20,6 +20,14 @@ from eventapp.applications.tables import (
 )
 from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
 from eventapp.mail.tables import OutboxMessage
+from eventapp.review.tables import (
+    Review,
+    ReviewAssignment,
+    ReviewConflict,
+    ReviewSettings,
+    SelectionBoard,
+    SelectionLock,
+)
 from eventapp.settings import PROJECT_ROOT
 
 APP_CONFIG = AppConfig(
@@ -43,6 +51,12 @@ APP_CONFIG = AppConfig(
         Application,
         ApplicationLogo,
         ApplicationStateChange,
+        ReviewSettings,
+        ReviewAssignment,
+        ReviewConflict,
+        Review,
+        SelectionBoard,
+        SelectionLock,
     ],
     migration_dependencies=[],
     commands=[],
