@@ -21,6 +21,7 @@ from eventapp.accounts.guards import provide_user, refuse_cross_site_writes, req
 from eventapp.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from eventapp.accounts.throttle import MemoryCounter, RedisCounter, Throttle
 from eventapp.apidocs import OfflineSwagger
+from eventapp.applications.routes import ROUTES as APPLICATION_ROUTES
 from eventapp.events.routes import ROUTES as EVENT_ROUTES
 from eventapp.mail.routes import ROUTES as MAIL_ROUTES
 from eventapp.mail.sender import MailSender
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ACCOUNT_ROUTES,
             *EVENT_ROUTES,
             *MAIL_ROUTES,
+            *APPLICATION_ROUTES,
             create_static_files_router(
                 path="/",
                 directories=[settings.static_dir],
