@@ -28,6 +28,7 @@ from eventapp.mail.sender import MailSender
 from eventapp.openapi import document_api, operation_id
 from eventapp.pagination import provide_page
 from eventapp.problems import EXCEPTION_HANDLERS
+from eventapp.review.routes import ROUTES as REVIEW_ROUTES
 from eventapp.settings import Settings
 from eventapp.system import health
 
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *EVENT_ROUTES,
             *MAIL_ROUTES,
             *APPLICATION_ROUTES,
+            *REVIEW_ROUTES,
             create_static_files_router(
                 path="/",
                 directories=[settings.static_dir],
