@@ -6,6 +6,8 @@ VERSION = "1.38.0"
 DESCRIPTION = "Review (settings, assignments, conflicts, reviews) and the selection board"
 
 # Plain SQL both engines accept (the primary key aside); column types as piccolo declares them.
+# No empty-object default: Table.raw reads a brace pair as a placeholder; piccolo always sends
+# the column's value (its default {} in code) on insert.
 STATEMENTS = [
     """CREATE TABLE review_settings (
         id {primary_key},
@@ -41,7 +43,7 @@ STATEMENTS = [
         event INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
         application INTEGER NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
         reviewer INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-        scores JSON NOT NULL DEFAULT '{}',
+        scores JSON NOT NULL,
         abstained BOOLEAN NOT NULL DEFAULT FALSE,
         comment TEXT NOT NULL DEFAULT '',
         created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -52,7 +54,7 @@ STATEMENTS = [
     """CREATE TABLE selection_boards (
         id {primary_key},
         event INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
-        rules JSON NOT NULL DEFAULT '{}',
+        rules JSON NOT NULL,
         proposal JSON NULL DEFAULT NULL,
         updated_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
     )""",
@@ -61,7 +63,7 @@ STATEMENTS = [
         id {primary_key},
         event INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
         application INTEGER NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
-        lock VARCHAR(8) NOT NULL,
+        lock_kind VARCHAR(8) NOT NULL,
         created_by INTEGER NULL DEFAULT NULL REFERENCES users (id) ON DELETE SET NULL,
         created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
     )""",
@@ -73,8 +75,9 @@ async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="eventapp", description=DESCRIPTION)
 
     async def apply():
-        from eventapp.db import active_engine
         from piccolo.engine.sqlite import SQLiteEngine
+
+        from eventapp.db import active_engine
 
         sqlite = isinstance(active_engine(), SQLiteEngine)
         primary_key = "INTEGER PRIMARY KEY NOT NULL" if sqlite else "SERIAL PRIMARY KEY"

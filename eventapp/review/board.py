@@ -81,7 +81,7 @@ async def set_lock(
         if lock is not None:
             await SelectionLock.insert(
                 SelectionLock(
-                    event=event_id, application=application_id, lock=lock, created_by=actor_id
+                    event=event_id, application=application_id, lock_kind=lock, created_by=actor_id
                 )
             ).run()
     return {"application_id": application_id, "lock": lock}
@@ -89,10 +89,10 @@ async def set_lock(
 
 async def locks(event_id: int) -> dict[int, str]:
     return {
-        row["application"]: row["lock"]
-        for row in await SelectionLock.select(SelectionLock.application, SelectionLock.lock).where(
-            SelectionLock.event == event_id
-        )
+        row["application"]: row["lock_kind"]
+        for row in await SelectionLock.select(
+            SelectionLock.application, SelectionLock.lock_kind
+        ).where(SelectionLock.event == event_id)
     }
 
 

@@ -72,7 +72,7 @@ class SelectionLock(Table, tablename="selection_locks"):
 
     event = ForeignKey(references=Event, on_delete=OnDelete.cascade, required=True)
     application = ForeignKey(references=Application, on_delete=OnDelete.cascade, required=True)
-    lock = Varchar(length=8, required=True)
+    lock_kind = Varchar(length=8, required=True)
     created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
