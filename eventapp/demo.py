@@ -20,6 +20,7 @@ from eventapp.db import transaction
 from eventapp.events.schemas import DayIn, EventCreate, MeetingTablesBulk
 from eventapp.events.service import add_numbered_tables, add_stage, create_event
 from eventapp.events.tables import Event
+from eventapp.review.demo import seed_review_demo
 
 DEMO_SLUG = "asean-showcase"
 DEMO_DOMAIN = "demo.eventapp.example"
@@ -247,7 +248,7 @@ def demo_event() -> EventCreate:
     )
 
 
-SEED_STEPS = 3
+SEED_STEPS = 4
 
 
 async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role, str, str]]:
@@ -278,6 +279,10 @@ async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role,
         await accounts.grant_role(user_id, event_id, role)
         logins.append((role, email, password))
     progress("demo logins with fresh passwords")
+    reviews = await seed_review_demo(event_id, DEMO_DOMAIN, f"reviewer@{DEMO_DOMAIN}")
+    progress(
+        f"reviewers and {reviews} reviews" if reviews else "reviews already there, or none due"
+    )
     return logins
 
 

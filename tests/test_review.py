@@ -366,3 +366,28 @@ async def test_concurrent_saves_make_one_review(app, client, event):
     from eventapp.review.tables import Review
 
     assert await Review.count().where(Review.application == application) == 1
+
+
+async def test_the_demo_seeds_reviewers_assignments_and_reviews_once(client, event):
+    from eventapp.review.demo import DEMO_REVIEWERS, build_scores, seed_review_demo
+    from eventapp.review.tables import Review, ReviewAssignment
+
+    ids = await make_applications(event["id"], 20)
+    login = await reviewer("reviewer@demo.example")
+    written = await seed_review_demo(event["id"], "demo.example", "reviewer@demo.example")
+    people = await service.reviewers(event["id"])
+    assert len(people) == 1 + len(DEMO_REVIEWERS)
+    assigned = await ReviewAssignment.select(
+        ReviewAssignment.application, ReviewAssignment.reviewer
+    )
+    assert sorted(ids) == sorted({row["application"] for row in assigned})
+    assert len(assigned) == 3 * len(ids)
+    mine = [row for row in assigned if row["reviewer"] == login]
+    assert mine, "the demo reviewer login has a queue"
+    assert written == len(assigned) - len(mine)
+    assert not await Review.exists().where(Review.reviewer == login)
+    rows = (await client.get(f"{BASE}/scores")).json()["items"]
+    assert all(row["count"] >= 2 for row in rows)
+    assert await seed_review_demo(event["id"], "demo.example", "reviewer@demo.example") == 0
+    pairs = [(1, 2), (1, 3)]
+    assert build_scores(pairs, ["team"]) == build_scores(pairs, ["team"])

@@ -145,7 +145,7 @@ async def reviewers(event_id: int) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["id"])
 
 
-async def _reviewable(event_id: int) -> list[dict[str, Any]]:
+async def reviewable_applications(event_id: int) -> list[dict[str, Any]]:
     return await Application.select(Application.id, Application.incubator).where(
         (Application.event == event_id) & Application.state.is_in(list(REVIEWABLE))
     )
@@ -175,7 +175,7 @@ async def auto_assign(event_id: int) -> dict[str, Any]:
             pairs = assignment.assign(
                 [
                     assignment.Application(a["id"], a["incubator"])
-                    for a in await _reviewable(event_id)
+                    for a in await reviewable_applications(event_id)
                 ],
                 [
                     assignment.Reviewer(p["id"], p["incubator"], frozenset(conflicts[p["id"]]))

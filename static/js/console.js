@@ -2,6 +2,8 @@
 const PAGES = [
   { href: "/organiser.html", label: "Settings and people" },
   { href: "/outbox.html", label: "Mail" },
+  { href: "/review.html", label: "Review" },
+  { href: "/selection.html", label: "Selection" },
 ];
 
 /** Fill `nav` with links to every console page of the event `slug`, marking the current one. */
