@@ -165,13 +165,13 @@ async def test_scores_must_cover_every_criterion_1_to_5(client, event):
     await sign_in(client, "alice@example.org")
     url = f"{BASE}/applications/{application}/review"
     missing = await client.put(url, json={"scores": {"team": 5}})
-    assert missing.status_code == 400
+    assert missing.status_code == 409
     assert missing.json()["reason"] == "scores_invalid"
     assert "problem_market" in missing.json()["missing"]
     assert (await client.put(url, json={"scores": {**SCORES, "team": 6}})).status_code == 400
     assert (await client.put(url, json={"scores": {**SCORES, "team": 0}})).status_code == 400
-    assert (await client.put(url, json={"scores": SCORES, "abstain": True})).status_code == 400
-    assert (await client.put(url, json={"scores": {**SCORES, "charm": 5}})).status_code == 400
+    assert (await client.put(url, json={"scores": SCORES, "abstain": True})).status_code == 409
+    assert (await client.put(url, json={"scores": {**SCORES, "charm": 5}})).status_code == 409
 
 
 async def test_a_reviewer_sees_only_assigned_applications(client, event):

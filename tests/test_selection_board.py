@@ -176,7 +176,7 @@ async def test_decisions_are_pending_until_released_then_a_decline_gets_a_replac
 
 async def test_a_replacement_is_only_for_a_start_up_on_stage(client, board):
     response = await client.get(f"{BASE}/replacement/{board['ids'][0]}")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["reason"] == "not_selected"
 
 

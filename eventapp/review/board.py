@@ -24,7 +24,7 @@ from eventapp.applications.selection import (
 )
 from eventapp.applications.states import SELECTED, TRANSITIONS, State
 from eventapp.db import lock_row, transaction
-from eventapp.errors import Conflict, InvalidInput
+from eventapp.errors import Conflict
 from eventapp.events.tables import Event
 from eventapp.pagination import PageRequest
 from eventapp.review import service as review
@@ -270,7 +270,7 @@ async def replacement(event_id: int, declined_id: int) -> dict[str, Any]:
     the others on stage staying as they are."""
     declined = await applications.get_application(event_id, declined_id)
     if declined["state"] not in (State.declined, *SELECTED):
-        raise InvalidInput(
+        raise Conflict(
             "Only an accepted start-up that declines (or is about to) needs a replacement.",
             reason="not_selected",
         )

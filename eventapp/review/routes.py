@@ -71,8 +71,11 @@ class ReviewController(Controller):
         guards=[organiser],
         opt={
             "refuses": [
-                Refusal(400, "Two criteria share a key.", ("criteria_duplicate",)),
-                Refusal(409, "Reviews exist: the set of criteria is fixed.", ("reviews_started",)),
+                Refusal(
+                    409,
+                    "Two criteria share a key, or reviews exist and the set of criteria is fixed.",
+                    ("criteria_duplicate", "reviews_started"),
+                ),
             ]
         },
     )
@@ -185,8 +188,12 @@ class ReviewController(Controller):
             "refuses": [
                 NOT_IN_REVIEW,
                 NOT_ASSIGNED,
-                Refusal(400, "Every criterion scored 1 to 5, once.", ("scores_invalid",)),
-                Refusal(409, "Saved twice at the same moment.", ("reviewed",)),
+                Refusal(
+                    409,
+                    "Not every criterion of the event scored once (or scores with an abstention), "
+                    "or saved twice at the same moment.",
+                    ("scores_invalid", "reviewed"),
+                ),
             ]
         },
     )
@@ -323,8 +330,11 @@ class SelectionController(Controller):
         opt={
             "refuses": [
                 Refusal(404, "No such application.", ("application_unknown",)),
-                Refusal(400, "It is not on stage.", ("not_selected",)),
-                Refusal(409, "Nobody left keeps every rule.", ("no_replacement",)),
+                Refusal(
+                    409,
+                    "It is not on stage, or nobody left keeps every rule.",
+                    ("not_selected", "no_replacement"),
+                ),
             ]
         },
     )

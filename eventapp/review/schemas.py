@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints
 
 from eventapp.params import RequestModel
 
@@ -20,7 +20,9 @@ class Criterion(RequestModel):
 
 
 class ReviewSettingsIn(RequestModel):
-    criteria: list[Criterion] = Field(min_length=1, max_length=20)
+    criteria: list[Criterion] = Field(
+        min_length=1, max_length=20, description="Each key once (409 `criteria_duplicate`)"
+    )
     reviewers_per_application: int = Field(ge=1, le=20, description="k reviewers per application")
     anonymised: bool = Field(description="Reviewers see no names, incubator or links")
     reviewers_see_scores: bool = Field(
@@ -133,17 +135,14 @@ class NextTask(BaseModel):
 
 
 class ReviewIn(RequestModel):
-    scores: dict[CriterionKey, Score] = Field(
-        default_factory=dict, max_length=20, description="Criterion key -> 1..5"
+    scores: dict[Annotated[str, StringConstraints(min_length=1, max_length=40)], Score] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Criterion key -> 1..5, every criterion of the event once (a 409 "
+        "`scores_invalid` otherwise, since the criteria are the event's); empty to abstain",
     )
     comment: str = Field(default="", max_length=5000)
     abstain: bool = False
-
-    @model_validator(mode="after")
-    def _abstention_has_no_scores(self) -> ReviewIn:
-        if self.abstain and self.scores:
-            raise ValueError("an abstention carries no scores")
-        return self
 
 
 class SavedReview(BaseModel):

@@ -23,7 +23,7 @@ from eventapp.accounts.tables import UserEventRole
 from eventapp.applications.states import IN_REVIEW
 from eventapp.applications.tables import Application
 from eventapp.db import transaction
-from eventapp.errors import Conflict, Forbidden, InvalidInput, NotFound
+from eventapp.errors import Conflict, Forbidden, NotFound
 from eventapp.pagination import PageRequest
 from eventapp.review import assignment
 from eventapp.review.tables import Review, ReviewAssignment, ReviewConflict, ReviewSettings
@@ -101,7 +101,7 @@ async def save_settings(event_id: int, settings: dict[str, Any]) -> dict[str, An
     """Replace the event's review settings; the criteria's keys are fixed once a review exists."""
     keys = [c["key"] for c in settings["criteria"]]
     if len(set(keys)) != len(keys):
-        raise InvalidInput("Two criteria share a key.", reason="criteria_duplicate")
+        raise Conflict("Two criteria share a key.", reason="criteria_duplicate")
     async with transaction():
         current = await get_settings(event_id)
         if {c["key"] for c in current["criteria"]} != set(keys) and await Review.exists().where(
@@ -454,13 +454,13 @@ async def save_review(
     keys = {c["key"] for c in settings["criteria"]}
     if abstain:
         if scores:
-            raise InvalidInput("An abstention carries no scores.", reason="scores_invalid")
+            raise Conflict("An abstention carries no scores.", reason="scores_invalid")
     else:
         if set(scores) != keys:
             missing = sorted(keys - set(scores))
             unknown = sorted(set(scores) - keys)
-            raise InvalidInput(
-                "Score every criterion once: "
+            raise Conflict(
+                "Score every criterion of this event once: "
                 + "; ".join(
                     part
                     for part in (
@@ -474,9 +474,7 @@ async def save_review(
                 unknown=unknown,
             )
         if any(not SCORE_MIN <= value <= SCORE_MAX for value in scores.values()):
-            raise InvalidInput(
-                f"Scores run from {SCORE_MIN} to {SCORE_MAX}.", reason="scores_invalid"
-            )
+            raise Conflict(f"Scores run from {SCORE_MIN} to {SCORE_MAX}.", reason="scores_invalid")
     values = {"scores": scores, "abstained": abstain, "comment": comment, "updated_at": now()}
     condition = (Review.application == application_id) & (Review.reviewer == reviewer_id)
     async with transaction():
