@@ -391,3 +391,24 @@ async def test_the_demo_seeds_reviewers_assignments_and_reviews_once(client, eve
     assert await seed_review_demo(event["id"], "demo.example", "reviewer@demo.example") == 0
     pairs = [(1, 2), (1, 3)]
     assert build_scores(pairs, ["team"]) == build_scores(pairs, ["team"])
+
+
+async def test_concurrent_assignments_never_duplicate_a_pair(app, client, event):
+    """Two organisers pressing "Assign reviewers" at once: k per application, not 2k."""
+    ids = await make_applications(event["id"], 8)
+    for i in range(3):
+        await reviewer(f"r{i}@example.org")
+    cookies = client.cookies
+    transport = httpx.ASGITransport(app=app)
+
+    async def assign() -> int:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver.local", cookies=cookies
+        ) as tab:
+            return (await tab.post(f"{BASE}/assignments")).status_code
+
+    statuses = await asyncio.gather(*(assign() for _ in range(4)))
+    assert set(statuses) <= {200, 409} and 200 in statuses
+    from eventapp.review.tables import ReviewAssignment
+
+    assert await ReviewAssignment.count() == 3 * len(ids)

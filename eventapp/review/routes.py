@@ -44,9 +44,7 @@ NOT_ASSIGNED = Refusal(403, "The application is not assigned to this reviewer.",
 
 
 async def _next(event_id: int, reviewer_id: int) -> NextTask:
-    queue, _ = await service.queue(event_id, reviewer_id, PageRequest(limit=200))
-    remaining = sum(1 for item in queue if item["status"] == "to_review")
-    following = await service.next_for(event_id, reviewer_id)
+    following, remaining = await service.next_for(event_id, reviewer_id)
     task = None
     if following is not None:
         task = ReviewTask(**await service.for_reviewer(event_id, reviewer_id, following))

@@ -303,6 +303,18 @@ async def queue(
     event_id: int, reviewer_id: int, page: PageRequest
 ) -> tuple[list[dict[str, Any]], int]:
     """The reviewer's applications: those still to review first, fewest reviews first."""
+    rows = await _queue_rows(event_id, reviewer_id)
+    if page.q:
+        needle = page.q.lower()
+        rows = [
+            r
+            for r in rows
+            if needle in r["company_name"].lower() or needle in r["one_liner"].lower()
+        ]
+    return rows[page.offset : page.offset + page.limit], len(rows)
+
+
+async def _queue_rows(event_id: int, reviewer_id: int) -> list[dict[str, Any]]:
     assigned = await ReviewAssignment.select(
         ReviewAssignment.application.id.as_alias("id"),
         ReviewAssignment.application.company_name.as_alias("company_name"),
@@ -342,21 +354,15 @@ async def queue(
                 else weighted_score(review["scores"], settings["criteria"]),
             }
         )
-    if page.q:
-        needle = page.q.lower()
-        rows = [
-            r
-            for r in rows
-            if needle in r["company_name"].lower() or needle in r["one_liner"].lower()
-        ]
     rows.sort(key=lambda r: (r["status"] != "to_review", r["reviews"], r["id"]))
-    return rows[page.offset : page.offset + page.limit], len(rows)
+    return rows
 
 
-async def next_for(event_id: int, reviewer_id: int) -> int | None:
-    """The assigned application this reviewer has not reviewed that has the fewest reviews."""
-    rows, _ = await queue(event_id, reviewer_id, PageRequest(limit=1))
-    return rows[0]["id"] if rows and rows[0]["status"] == "to_review" else None
+async def next_for(event_id: int, reviewer_id: int) -> tuple[int | None, int]:
+    """The assigned application this reviewer has not reviewed that has the fewest reviews
+    (None when done), and how many are left to review."""
+    left = [row for row in await _queue_rows(event_id, reviewer_id) if row["status"] == "to_review"]
+    return (left[0]["id"] if left else None), len(left)
 
 
 async def _assigned(event_id: int, reviewer_id: int, application_id: int) -> None:
