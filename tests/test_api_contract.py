@@ -106,7 +106,8 @@ def api_schema(fuzz_server: LiveServer):
 
 
 def _keeps_rules_json_schema_cannot_say(value) -> bool:
-    """An event's days: each date once, each opening before it closes (said in descriptions)."""
+    """An event's days: each date once, each opening before it closes (said in descriptions);
+    an application window opens before it closes."""
     if isinstance(value, list):
         return all(_keeps_rules_json_schema_cannot_say(item) for item in value)
     if not isinstance(value, dict):
@@ -116,12 +117,26 @@ def _keeps_rules_json_schema_cannot_say(value) -> bool:
         dates = [day.get("day") for day in days if isinstance(day, dict)]
         if len(dates) != len(set(dates)):
             return False
+    if "day" not in value and isinstance(value.get("opens_at"), str):
+        opens, closes = _moment(value["opens_at"]), _moment(value.get("closes_at"))
+        if opens is not None and closes is not None and opens >= closes:
+            return False
     if "day" in value and {"opens_at", "closes_at"} & value.keys():
         opens = _seconds(value.get("opens_at", "09:00"))
         closes = _seconds(value.get("closes_at", "18:00"))
         if opens is not None and closes is not None and opens >= closes:
             return False
     return all(_keeps_rules_json_schema_cannot_say(item) for item in value.values())
+
+
+def _moment(text):
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _seconds(text) -> float | None:

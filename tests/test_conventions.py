@@ -25,6 +25,14 @@ PUBLIC_ROUTES = {
     ("GET", "/api/events/{slug:str}/tables"),
     ("POST", "/api/invitations/preview"),
     ("POST", "/api/invitations/accept"),
+    # Applications: the call and the form's way in without an account (a mailed link).
+    ("GET", "/api/events/{slug:str}/call"),
+    ("POST", "/api/events/{slug:str}/nomination-codes/check"),
+    ("POST", "/api/events/{slug:str}/applications/start"),
+    ("POST", "/api/events/{slug:str}/applications/resume-link"),
+    ("POST", "/api/events/{slug:str}/applications/resume"),
+    # A selected start-up's logo is on the public programme; others' only for their readers.
+    ("GET", "/api/events/{slug:str}/applications/{application_id:int}/logo"),
 }
 
 

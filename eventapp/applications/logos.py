@@ -115,7 +115,7 @@ def _check_claims(source_format: str, filename: str, content_type: str) -> None:
     declared = content_type.split(";")[0].strip().lower()
     if declared in {"image/jpg", "image/pjpeg"}:
         declared = "image/jpeg"
-    if declared and declared != "application/octet-stream" and declared != FORMATS[source_format]:
+    if declared.startswith("image/") and declared != FORMATS[source_format]:
         raise UnsupportedLogo(
             f"The file was sent as {declared} but is a {source_format} image.",
             reason="logo_extension_mismatch",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, JSONBody, QueryParameter
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from eventapp.accounts.guards import (
@@ -54,9 +54,12 @@ from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
 
 organiser_only = event_role(Role.organiser)
+OCTET_STREAM = "application/octet-stream"
 ON_THEIR_WAY = "If this email has an application here, a link to it is on its way."
 
-FORM_REFUSALS = Refusal(400, "A field is not acceptable; `errors` names each.", ("invalid_fields",))
+FORM_REFUSALS = Refusal(
+    409, "A sector this call does not offer; `errors` names each field.", ("sector_not_offered",)
+)
 NOMINATION_REFUSALS = [
     Refusal(403, "The call is by nomination and no code was given.", ("nomination_required",)),
     Refusal(404, "The nomination code is not valid here.", ("code_unknown",)),
@@ -84,7 +87,22 @@ LOGO_REFUSALS = [
     Refusal(409, "The application can no longer change.", ("application_locked",)),
     APPLICATION_UNKNOWN,
 ]
-MAX_UPLOAD_BYTES = logos.MAX_BYTES + 64 * 1024  # the file and its multipart wrapping
+
+
+@dataclass
+class ImageUpload(Operation):
+    """The logo route's body is the image's bytes, which Litestar cannot describe from a type."""
+
+    def __post_init__(self) -> None:
+        binary = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format="binary"))
+        self.request_body = RequestBody(
+            required=True,
+            description="The image file itself (PNG, JPEG or WebP, at most 5 MB)",
+            content={
+                media_type: binary
+                for media_type in ("image/png", "image/jpeg", "image/webp", OCTET_STREAM)
+            },
+        )
 
 
 def out(row: dict, *, organiser: bool) -> ApplicationOut:
@@ -181,7 +199,7 @@ class IncubatorsController(Controller):
         opt={
             "refuses": [
                 Refusal(
-                    400, "Rows refused (`rows` lists each with its reasons).", ("import_refused",)
+                    409, "Rows refused (`rows` lists each with its reasons).", ("import_refused",)
                 ),
                 Refusal(404, "No such code here.", ("code_unknown",)),
                 Refusal(410, "The code was withdrawn.", ("code_revoked",)),
@@ -345,7 +363,7 @@ class ApplicationsController(Controller):
         opt={
             "refuses": [
                 FORM_REFUSALS,
-                Refusal(400, "A submitted application must stay complete.", ("incomplete",)),
+                Refusal(409, "A submitted application must stay complete.", ("incomplete",)),
                 Refusal(409, "The application can no longer change.", ("application_locked",)),
                 APPLICATION_UNKNOWN,
             ]
@@ -372,7 +390,7 @@ class ApplicationsController(Controller):
         status_code=HTTP_200_OK,
         opt={
             "refuses": [
-                Refusal(400, "Required fields are missing; `errors` names each.", ("incomplete",)),
+                Refusal(409, "Required fields are missing; `errors` names each.", ("incomplete",)),
                 Refusal(
                     409,
                     "Outside the application window, or not a draft.",
@@ -436,23 +454,30 @@ class ApplicationsController(Controller):
     @put(
         "/applications/{application_id:int}/logo",
         status_code=HTTP_200_OK,
-        request_max_body_size=MAX_UPLOAD_BYTES,
+        request_max_body_size=logos.MAX_BYTES + 1,
+        operation_class=ImageUpload,
         opt={"refuses": LOGO_REFUSALS},
     )
     async def upload_logo(
         self,
+        request: Request,
         access: NamedDependency[EventAccess],
         user: NamedDependency[CurrentUser],
         application_id: RowId,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        filename: Annotated[
+            str,
+            QueryParameter(
+                max_length=200, description="The file's name: its extension must match its bytes"
+            ),
+        ] = "",
     ) -> ApplicationOut:
-        """Upload your logo (PNG, JPEG or WebP, at most 5 MB and 40 megapixels); it is stored
+        """Upload your logo as the request body (PNG, JPEG or WebP, at most 5 MB and 40
+        megapixels); the Content-Type sent, if an image type, must match the bytes. It is stored
         as a 512 px square PNG, with EXIF and anything else but the pixels left out."""
         await service.owned_application(access.event_id, application_id, user.id)
-        content = await data.read(logos.MAX_BYTES + 1)
-        logo = await asyncio.to_thread(
-            logos.process_logo, content, data.filename or "", data.content_type or ""
-        )
+        data = await request.body()
+        declared = request.headers.get("content-type", "")
+        logo = await asyncio.to_thread(logos.process_logo, data, filename, declared)
         row = await service.store_logo(access.event_id, application_id, logo.png, logo.sha256)
         return out(row, organiser=False)
 
@@ -493,7 +518,7 @@ class ApplicationsController(Controller):
         access: NamedDependency[EventAccess],
         page: NamedDependency[PageRequest],
         in_state: Annotated[
-            State | None, QueryParameter(query="state", description="Only in this state")
+            State | None, QueryParameter(name="state", description="Only in this state")
         ] = None,
         country: Annotated[
             str | None, QueryParameter(pattern=r"^[A-Z]{2}$", description="Only from this country")

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Annotated, Literal
 
 import pycountry
-from pydantic import BaseModel, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, WithJsonSchema, model_validator
 
 from eventapp.applications.states import State
 from eventapp.params import RequestModel
@@ -62,6 +62,26 @@ def country_codes() -> frozenset[str]:
     return frozenset(code for code, _ in countries())
 
 
+def _known_country(code: str) -> str:
+    if code not in country_codes():
+        raise ValueError(f"{code} is not an ISO 3166 alpha-2 country code")
+    return code
+
+
+# An ISO 3166 alpha-2 code; the schema's pattern lists them (an enum would name them too, at
+# twice the size in every generated client).
+CountryCode = Annotated[
+    str,
+    AfterValidator(_known_country),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^(" + "|".join(sorted(code for code, _ in countries())) + ")$",
+            "description": "ISO 3166 alpha-2; see the call's `countries` (ASEAN first)",
+        }
+    ),
+]
+
 Text140 = Annotated[str, Field(max_length=140)]
 Url = Annotated[str, Field(max_length=300, pattern=r"^(https?://[^\s]+)?$")]
 
@@ -76,13 +96,12 @@ class ApplicationFields(RequestModel):
     there (`service.missing_fields`), so a start-up can save half a form and come back."""
 
     company_name: str | None = Field(default=None, max_length=200)
-    country: str | None = Field(
-        default=None,
-        pattern=r"^[A-Z]{2}$",
-        description="ISO 3166 alpha-2 code; see the call's `countries` (ASEAN first)",
-    )
+    country: CountryCode | None = None
     sectors: list[Annotated[str, Field(max_length=60)]] | None = Field(
-        default=None, max_length=3, description="From the call's `sectors`, at most three"
+        default=None,
+        max_length=3,
+        description="From the call's `sectors`, at most three, each once (409 otherwise)",
+        json_schema_extra={"uniqueItems": True},
     )
     stage: Stage | None = None
     year_founded: int | None = Field(default=None, ge=1900, le=2100)
@@ -184,7 +203,10 @@ class CallIn(RequestModel):
     closes_at: datetime | None = None
     open_to_all: bool = False
     sectors: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
-        default_factory=lambda: list(DEFAULT_SECTORS), min_length=1, max_length=40
+        default_factory=lambda: list(DEFAULT_SECTORS),
+        min_length=1,
+        max_length=40,
+        json_schema_extra={"uniqueItems": True},
     )
     women_led_definition: str = Field(default=DEFAULT_WOMEN_LED, max_length=1000)
 
@@ -195,7 +217,7 @@ class CallIn(RequestModel):
         for moment in (self.opens_at, self.closes_at):
             if moment is not None and moment.tzinfo is None:
                 raise ValueError("times need an offset (or Z)")
-        if len({sector.casefold() for sector in self.sectors}) != len(self.sectors):
+        if len(set(self.sectors)) != len(self.sectors):
             raise ValueError("each sector may appear once")
         return self
 
@@ -220,7 +242,7 @@ class CallOut(BaseModel):
 
 class IncubatorIn(RequestModel):
     name: str = Field(min_length=1, max_length=200)
-    country: str = Field(pattern=r"^[A-Z]{2}$")
+    country: CountryCode
     city: str = Field(default="", max_length=100)
     website: Url = ""
     contact_name: str = Field(default="", max_length=200)
@@ -280,7 +302,7 @@ class NominationsImport(RequestModel):
 
 
 class ImportRowRefused(BaseModel):
-    row: int = Field(description="The line in the file (the header is line 1)")
+    row: int = Field(description="The record in the file (the header is record 1)")
     reasons: list[str]
 
 

@@ -476,11 +476,8 @@ async def state_history(
 
 
 def field_errors(fields: dict, call: dict) -> list[dict]:
-    """What the database cannot tell by itself: codes and sectors from the lists offered."""
+    """What the request's schema cannot tell: sectors from the event's list, each once."""
     errors = []
-    country = fields.get("country")
-    if country and country not in country_codes():
-        errors.append({"key": "country", "message": f"{country} is not an ISO 3166 country code"})
     offered = set(call["sectors"])
     for sector in fields.get("sectors") or []:
         if sector not in offered:
@@ -525,9 +522,11 @@ def _form_values(fields: ApplicationFields, *, partial: bool) -> dict:
     return values
 
 
-def _refuse_field_errors(errors: list[dict], reason: str = "invalid_fields") -> None:
+def _refuse_field_errors(errors: list[dict], reason: str = "sector_not_offered") -> None:
+    """A 409: the request is well formed but does not fit this event's call (its sectors) or the
+    application's state (complete once submitted). `errors` names each field, as a 400 does."""
     if errors:
-        raise InvalidInput("Some fields need attention; see errors.", reason=reason, errors=errors)
+        raise Conflict("Some fields need attention; see errors.", reason=reason, errors=errors)
 
 
 async def _nomination(
@@ -937,6 +936,7 @@ async def start_without_account(
     user = await user_by_email(contact_email)
     if user is None:  # refuse before making an account for nothing
         await _nomination(event["id"], call, nomination_code, secret)
+    contact_email = normalise_email(contact_email)
     user_id = await _account_for(contact_email)
     existing = await Application.exists().where(
         (Application.event == event["id"])
@@ -1031,7 +1031,14 @@ def parse_nominations_csv(text: str, call: dict) -> tuple[list[dict], list[dict]
     Columns: company_name, contact_email, country (ISO alpha-2); optional sectors (separated by
     ';'), one_liner, website, women_led (yes/no).
     """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _parse_rows(text, call)
+    except csv.Error as error:
+        return [], [{"row": 1, "reasons": [f"not a CSV file we can read ({error})"]}]
+
+
+def _parse_rows(text: str, call: dict) -> tuple[list[dict], list[dict]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in IMPORT_COLUMNS if name not in header]
     if missing:
@@ -1139,7 +1146,7 @@ async def import_nominations(
     if not rows and not refused:
         refused.append({"row": 1, "reasons": ["the file has no rows"]})
     if refused:
-        raise InvalidInput(
+        raise Conflict(
             f"{len(refused)} row(s) refused; nothing was imported.",
             reason="import_refused",
             rows=sorted(refused, key=lambda r: r["row"]),
