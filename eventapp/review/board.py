@@ -10,6 +10,7 @@ withdrawn ones are not candidates.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -145,7 +146,10 @@ async def run(event_id: int) -> dict[str, Any]:
     """Run the optimiser over the reviewed applications and keep its proposal."""
     rows, rules = await _inputs(event_id)
     try:
-        selection = select([_candidate(row) for row in rows], rules, time_limit=30)
+        # Seconds of CPU for thousands of applications: off the event loop.
+        selection = await asyncio.to_thread(
+            select, [_candidate(row) for row in rows], rules, time_limit=30
+        )
     except Infeasible as error:
         raise _infeasible(error) from None
     proposal = {

@@ -11,6 +11,7 @@ after saving their own review of that application, so nobody anchors on the othe
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import statistics
@@ -151,46 +152,58 @@ async def reviewable_applications(event_id: int) -> list[dict[str, Any]]:
     )
 
 
+async def _conflicts(event_id: int) -> dict[int, set[int]]:
+    """Reviewer id -> the applications they declared a conflict with."""
+    conflicts: dict[int, set[int]] = defaultdict(set)
+    for row in await ReviewConflict.select(
+        ReviewConflict.reviewer, ReviewConflict.application
+    ).where(ReviewConflict.event == event_id):
+        conflicts[row["reviewer"]].add(row["application"])
+    return conflicts
+
+
 async def auto_assign(event_id: int) -> dict[str, Any]:
     """Bring every reviewable application to k reviewers (keeping existing assignments),
-    balanced across reviewers, never from its incubator nor with a declared conflict."""
+    balanced across reviewers, never from its incubator nor with a declared conflict.
+
+    The solver runs in a worker thread outside any transaction (seconds for thousands of
+    applications: neither the event loop nor SQLite's write lock waits for it); the write then
+    drops any pair whose conflict was declared meanwhile, and the unique index turns a concurrent
+    run's duplicate into a 409 with nothing written.
+    """
+    settings = await get_settings(event_id)
+    k = settings["reviewers_per_application"]
+    people = await reviewers(event_id)
+    if not people:
+        raise Conflict("The event has no reviewers yet.", reason="no_reviewers")
+    conflicts = await _conflicts(event_id)
+    existing = [
+        (row["application"], row["reviewer"])
+        for row in await ReviewAssignment.select(
+            ReviewAssignment.application, ReviewAssignment.reviewer
+        ).where(ReviewAssignment.event == event_id)
+    ]
+    applications = [
+        assignment.Application(a["id"], a["incubator"])
+        for a in await reviewable_applications(event_id)
+    ]
+    panel = [
+        assignment.Reviewer(p["id"], p["incubator"], frozenset(conflicts[p["id"]])) for p in people
+    ]
+    try:
+        pairs = await asyncio.to_thread(
+            assignment.assign, applications, panel, k, existing=existing
+        )
+    except assignment.Unassignable as error:
+        raise Conflict(
+            f"{len(error.applications)} application(s) have fewer than {k} reviewers who are "
+            "neither from their incubator nor conflicted: invite more reviewers or lower k.",
+            reason="not_enough_reviewers",
+            applications=error.applications,
+        ) from None
     async with transaction():
-        settings = await get_settings(event_id)
-        k = settings["reviewers_per_application"]
-        people = await reviewers(event_id)
-        if not people:
-            raise Conflict("The event has no reviewers yet.", reason="no_reviewers")
-        conflicts: dict[int, set[int]] = defaultdict(set)
-        for row in await ReviewConflict.select(
-            ReviewConflict.reviewer, ReviewConflict.application
-        ).where(ReviewConflict.event == event_id):
-            conflicts[row["reviewer"]].add(row["application"])
-        existing = [
-            (row["application"], row["reviewer"])
-            for row in await ReviewAssignment.select(
-                ReviewAssignment.application, ReviewAssignment.reviewer
-            ).where(ReviewAssignment.event == event_id)
-        ]
-        try:
-            pairs = assignment.assign(
-                [
-                    assignment.Application(a["id"], a["incubator"])
-                    for a in await reviewable_applications(event_id)
-                ],
-                [
-                    assignment.Reviewer(p["id"], p["incubator"], frozenset(conflicts[p["id"]]))
-                    for p in people
-                ],
-                k,
-                existing=existing,
-            )
-        except assignment.Unassignable as error:
-            raise Conflict(
-                f"{len(error.applications)} application(s) have fewer than {k} reviewers who are "
-                "neither from their incubator nor conflicted: invite more reviewers or lower k.",
-                reason="not_enough_reviewers",
-                applications=error.applications,
-            ) from None
+        declared = await _conflicts(event_id)
+        pairs = [(a, r) for a, r in pairs if a not in declared[r]]
         if pairs:
             await ReviewAssignment.insert(
                 *(ReviewAssignment(event=event_id, application=a, reviewer=r) for a, r in pairs)
