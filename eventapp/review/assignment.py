@@ -1,33 +1,29 @@
 """Give every application k reviewers, spread as evenly as the conflicts allow.
 
-A pure module (no database). The assignment is an integral min-cost flow, solved exactly as an
-integer program by HiGHS (`scipy.optimize.milp`; the constraint matrix is a network matrix, so
-the LP relaxation is already integral):
+A pure module (no database). A reviewer is allowed on an application unless they belong to its
+incubator or declared a conflict with it. The assignment is built in two steps:
 
-- one binary x_ar per allowed (application, reviewer) pair: never a reviewer from the
-  application's incubator, never one who declared a conflict with it;
-- every application gets exactly k reviewers, counting those it already has (`existing`
-  assignments are kept: a reviewer may have started);
-- each reviewer's load is split into unit steps z_rt (t = 1, 2, ...) costing t, so a reviewer's
-  L-th application costs L and the total cost is sum L_r (L_r + 1) / 2. Minimising a separable
-  convex cost over a flow gives the most balanced loads there are (decreasingly minimal: no
-  other assignment has a smaller largest load, then a smaller second largest, ...). In
-  particular no application can move from a reviewer to an allowed one carrying two fewer.
+1. greedy: the applications with the fewest allowed reviewers first, each takes its k least
+   loaded allowed reviewers (existing assignments are kept and counted: a reviewer may have
+   started);
+2. improving paths: while some reviewer with load L can hand an application to an allowed
+   reviewer, who hands one of theirs on, and so on, ending at a reviewer with load L - 2 or less,
+   the chain is shifted (the first loses one, the last gains one, the rest are unchanged).
 
-Ties between equally balanced assignments break towards the pairs of smaller `preference`
-(for example a reviewer's declared interest). 2,000 applications x 50 reviewers x k = 3 take
-about 2 s here; a tie-break by input order made that four times slower, so it was dropped.
+When no improving path is left, the loads are decreasingly minimal: no other assignment has a
+smaller largest load, then a smaller second largest, and so on (Frank and Murota, "Discrete
+decreasing minimization", for integral flows; this is one). The tests check the rules and the
+balance by exhaustive search on small instances. A min-cost-flow integer program through
+scipy's HiGHS gave the same loads but took 9 s for 2,000 applications x 50 reviewers where
+this takes well under one.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping
+import heapq
+from collections import Counter, deque
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-
-import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_array
 
 Id = Hashable
 
@@ -69,7 +65,6 @@ def assign(
     k: int,
     *,
     existing: Iterable[tuple[Id, Id]] = (),
-    preference: Mapping[tuple[Id, Id], float] | None = None,
 ) -> list[tuple[Id, Id]]:
     """The new (application id, reviewer id) pairs that bring every application to k reviewers.
 
@@ -80,108 +75,85 @@ def assign(
     if k < 0:
         raise ValueError("k must not be negative")
     applications, reviewers = list(applications), list(reviewers)
-    app_ids = {a.id for a in applications}
-    reviewer_ids = {r.id for r in reviewers}
-    if len(app_ids) != len(applications) or len(reviewer_ids) != len(reviewers):
+    app_index = {a.id: i for i, a in enumerate(applications)}
+    reviewer_index = {r.id: j for j, r in enumerate(reviewers)}
+    if len(app_index) != len(applications) or len(reviewer_index) != len(reviewers):
         raise ValueError("ids must be unique")
-    kept = {(a, r) for a, r in existing if a in app_ids and r in reviewer_ids}
-    have = Counter(a for a, _ in kept)
-    load = Counter(r for _, r in kept)
-    need = {a.id: max(0, k - have[a.id]) for a in applications}
-
-    pairs = [
-        (i, j)
-        for i, a in enumerate(applications)
-        if need[a.id]
-        for j, r in enumerate(reviewers)
-        if (a.id, r.id) not in kept and allowed(r, a)
+    kept = {
+        (app_index[a], reviewer_index[r])
+        for a, r in existing
+        if a in app_index and r in reviewer_index
+    }
+    have = Counter(i for i, _ in kept)
+    load = [0] * len(reviewers)
+    for _, j in kept:
+        load[j] += 1
+    need = [max(0, k - have[i]) for i in range(len(applications))]
+    options = [
+        [
+            j
+            for j, r in enumerate(reviewers)
+            if (i, j) not in kept and allowed(r, application)
+        ]
+        if need[i]
+        else []
+        for i, application in enumerate(applications)
     ]
-    options = Counter(i for i, _ in pairs)
-    short = [a.id for i, a in enumerate(applications) if options[i] < need[a.id]]
+    short = [applications[i].id for i in range(len(applications)) if len(options[i]) < need[i]]
     if short:
         raise Unassignable(short, k)
-    total = sum(need.values())
-    if total == 0:
-        return []
 
-    # Steps: reviewer j's loads load[j]+1 ... up to the largest load of a greedy assignment,
-    # which the most balanced one never exceeds (it has the smallest largest load of all).
-    reach = Counter(j for _, j in pairs)
-    ceiling = _greedy_max_load(pairs, need, applications, [load[r.id] for r in reviewers])
-    steps = [
-        (j, load[r.id] + t)
-        for j, r in enumerate(reviewers)
-        for t in range(1, min(reach[j], ceiling - load[r.id]) + 1)
-    ]
-    n_x, n_z = len(pairs), len(steps)
-    preference = preference or {}
-    # Balance first (integer step costs); preference only breaks ties (its sum stays below 1).
-    scale = 1.0 / (total + 1)
-    raw = np.array(
-        [preference.get((applications[i].id, reviewers[j].id), 0.0) for i, j in pairs], dtype=float
-    )
-    spread = raw.max() - raw.min() if n_x else 0.0
-    tie = (raw - raw.min()) / spread if spread > 0 else np.zeros(n_x)
-    cost = np.concatenate([scale * tie, np.array([t for _, t in steps], float)])
-
-    rows: list[int] = []
-    cols: list[int] = []
-    values: list[float] = []
-    lower: list[float] = []
-    upper: list[float] = []
-    by_app: dict[int, list[int]] = {}
-    by_reviewer: dict[int, list[int]] = {}
-    for column, (i, j) in enumerate(pairs):
-        by_app.setdefault(i, []).append(column)
-        by_reviewer.setdefault(j, []).append(column)
-    for i, columns in by_app.items():
-        for column in columns:
-            rows.append(len(lower))
-            cols.append(column)
-            values.append(1.0)
-        lower.append(need[applications[i].id])
-        upper.append(need[applications[i].id])
-    step_columns: dict[int, list[int]] = {}
-    for offset, (j, _) in enumerate(steps):
-        step_columns.setdefault(j, []).append(n_x + offset)
-    for j, columns in by_reviewer.items():
-        row = len(lower)
-        for column in columns:
-            rows.append(row)
-            cols.append(column)
-            values.append(1.0)
-        for column in step_columns.get(j, []):
-            rows.append(row)
-            cols.append(column)
-            values.append(-1.0)
-        lower.append(0.0)
-        upper.append(0.0)
-    matrix = coo_array((values, (rows, cols)), shape=(len(lower), n_x + n_z)).tocsr()
-    result = milp(
-        cost,
-        integrality=np.ones(n_x + n_z),
-        bounds=Bounds(np.zeros(n_x + n_z), np.ones(n_x + n_z)),
-        constraints=LinearConstraint(matrix, lower, upper),
-        options={"mip_rel_gap": 0},
-    )
-    if result.x is None:  # pragma: no cover - the counting check above makes this unreachable
-        raise RuntimeError(f"assignment solver failed: {result.message}")
+    assigned: list[set[int]] = [set() for _ in applications]
+    holds: list[set[int]] = [set() for _ in reviewers]
+    for i in sorted(range(len(applications)), key=lambda i: (len(options[i]) - need[i], i)):
+        for j in heapq.nsmallest(need[i], options[i], key=lambda j: (load[j], j)):
+            assigned[i].add(j)
+            holds[j].add(i)
+            load[j] += 1
+    while _improve(options, assigned, holds, load):
+        pass
     return [
         (applications[i].id, reviewers[j].id)
-        for column, (i, j) in enumerate(pairs)
-        if result.x[column] > 0.5
+        for i in range(len(applications))
+        for j in sorted(assigned[i])
     ]
 
 
-def _greedy_max_load(
-    pairs: list[tuple[int, int]], need: dict, applications: list[Application], load: list[int]
-) -> int:
-    """The largest load when each application in turn takes its least loaded allowed reviewers."""
-    load = list(load)
-    options: dict[int, list[int]] = {}
-    for i, j in pairs:
-        options.setdefault(i, []).append(j)
-    for i, choices in options.items():
-        for j in sorted(choices, key=load.__getitem__)[: need[applications[i].id]]:
-            load[j] += 1
-    return max(load)
+def _improve(
+    options: list[list[int]], assigned: list[set[int]], holds: list[set[int]], load: list[int]
+) -> bool:
+    """Find one improving path (breadth first, from the most loaded reviewers) and shift it."""
+    lowest = min(load, default=0)
+    for source in sorted(range(len(load)), key=lambda j: (-load[j], j)):
+        if load[source] < lowest + 2:
+            return False
+        parent: dict[int, tuple[int, int] | None] = {source: None}
+        queue = deque([source])
+        found = None
+        while queue and found is None:
+            reviewer = queue.popleft()
+            for application in sorted(holds[reviewer]):
+                for other in options[application]:
+                    if other in parent or other in assigned[application]:
+                        continue
+                    parent[other] = (reviewer, application)
+                    if load[other] <= load[source] - 2:
+                        found = other
+                        break
+                    queue.append(other)
+                if found is not None:
+                    break
+        if found is None:
+            continue
+        target = found
+        while (step := parent[target]) is not None:
+            giver, application = step
+            holds[giver].remove(application)
+            assigned[application].remove(giver)
+            holds[target].add(application)
+            assigned[application].add(target)
+            target = giver
+        load[source] -= 1
+        load[found] += 1
+        return True
+    return False
