@@ -248,7 +248,7 @@ def demo_event() -> EventCreate:
     )
 
 
-SEED_STEPS = 4
+SEED_STEPS = 5
 
 
 async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role, str, str]]:
@@ -279,11 +279,21 @@ async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role,
         await accounts.grant_role(user_id, event_id, role)
         logins.append((role, email, password))
     progress("demo logins with fresh passwords")
+    await _seed_applications(event_id, progress)
     reviews = await seed_review_demo(event_id, DEMO_DOMAIN, f"reviewer@{DEMO_DOMAIN}")
     progress(
         f"reviewers and {reviews} reviews" if reviews else "reviews already there, or none due"
     )
     return logins
+
+
+async def _seed_applications(event_id: int, progress: Callable[[str], None]) -> None:
+    from eventapp.applications.demo import seed_applications
+
+    added = await seed_applications(event_id)
+    progress(
+        f"{added} applications nominated by incubators" if added else "applications already there"
+    )
 
 
 async def _seed_event(organiser_email: str) -> int:

@@ -645,3 +645,102 @@ def _page():
     from eventapp.pagination import PageRequest
 
     return PageRequest()
+
+
+# --------------------------------------------------------------------------------------------------
+# The demo
+
+
+async def test_the_demo_adds_150_nominated_applications_from_all_ten_countries(client):
+    from eventapp.applications.demo import build_applications
+    from eventapp.demo import DEMO_SLUG, seed_demo
+
+    assert build_applications() == build_applications()
+    await seed_demo(progress=lambda _: None)
+    await seed_demo(progress=lambda _: None)  # a second run adds nothing
+    event = await event_by_slug(DEMO_SLUG)
+    facts = await service.candidates_facts(event["id"])
+    assert len(facts) == 150 and {f["state"] for f in facts} == {"submitted"}
+    assert len({f["country"] for f in facts}) == 10
+    assert all(f["incubator_id"] and f["sectors"] for f in facts)
+    assert 20 <= sum(f["women_led"] for f in facts) <= 70
+    codes = await NominationCode.select().where(NominationCode.event == event["id"])
+    assert all(code["used"] <= code["cap"] for code in codes)
+    assert sum(code["used"] for code in codes) == 150
+    call = await service.get_call(event["id"])
+    assert service.window_refusal(call, datetime.now(UTC)) is None
+    rows, total = await service.list_applications(event["id"], _page(), "submitted")
+    assert total == 150 and all(not service.missing_fields(row) for row in rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# Invariants under races and random paths
+
+
+async def test_racing_changes_to_one_application_let_exactly_one_through(client):
+    """A start-up withdrawing while organisers decide: one change wins, the rest are 409s."""
+    await signed_in_admin(client)
+    event = await make_event(client, "race")
+    row = (await Application.insert(Application(event=event["id"], state="submitted")).run())[0]
+    targets = [State.withdrawn, State.accepted, State.rejected, State.waitlisted] * 5
+    results = await asyncio.gather(
+        *(service.transition(event["id"], row["id"], to, None) for to in targets),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if isinstance(r, dict)]
+    losers = [r for r in results if isinstance(r, Conflict)]
+    assert len(winners) + len(losers) == len(targets), results
+    log = await ApplicationStateChange.select().where(
+        ApplicationStateChange.application == row["id"]
+    )
+    final = (await Application.select(Application.state).where(Application.id == row["id"]))[0]
+    # Every logged move was allowed from the state before it, and they chain to the final state.
+    state = "submitted"
+    for entry in log:
+        assert (
+            entry["from_state"] == state and State(entry["to_state"]) in TRANSITIONS[State(state)]
+        )
+        state = entry["to_state"]
+    assert state == final["state"] and len(log) == len(winners) >= 1
+
+
+moves = st.lists(st.sampled_from(list(State)), max_size=12)
+
+
+@given(moves)
+def test_any_path_through_the_table_ends_where_its_allowed_moves_lead(path):
+    """Following only allowed moves from a draft, a decided application is never withdrawn,
+    and nothing leaves withdrawn or declined."""
+    state = State.draft
+    for target in path:
+        if target not in TRANSITIONS[state]:
+            continue
+        if target == State.withdrawn:
+            assert state in (State.draft, State.submitted, State.waitlisted)
+        assert state not in (State.withdrawn, State.declined)
+        state = target
+
+
+async def test_random_paths_through_the_service_keep_the_log_and_the_state_in_step(client):
+    import random
+
+    await signed_in_admin(client)
+    event = await make_event(client, "paths")
+    rng = random.Random(8)
+    for _ in range(12):
+        row = (await Application.insert(Application(event=event["id"])).run())[0]
+        expected = State.draft
+        for _ in range(6):
+            target = rng.choice(list(State))
+            try:
+                await service.transition(event["id"], row["id"], target, None)
+            except Conflict:
+                assert target not in TRANSITIONS[expected]
+            else:
+                assert target in TRANSITIONS[expected]
+                expected = target
+        log = await ApplicationStateChange.select(ApplicationStateChange.to_state).where(
+            ApplicationStateChange.application == row["id"]
+        )
+        final = await Application.select(Application.state).where(Application.id == row["id"])
+        assert final[0]["state"] == expected == (log[-1]["to_state"] if log else "draft")

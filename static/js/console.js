@@ -1,6 +1,7 @@
 // The organiser console: one navigation across the organiser's pages of an event.
 const PAGES = [
   { href: "/organiser.html", label: "Settings and people" },
+  { href: "/applications.html", label: "Applications" },
   { href: "/outbox.html", label: "Mail" },
   { href: "/review.html", label: "Review" },
   { href: "/selection.html", label: "Selection" },
