@@ -4,8 +4,8 @@ A pure module (no database). A reviewer is allowed on an application unless they
 incubator or declared a conflict with it. The assignment is built in two steps:
 
 1. greedy: the applications with the fewest allowed reviewers first, each takes its k least
-   loaded allowed reviewers (existing assignments are kept and counted: a reviewer may have
-   started);
+   loaded allowed reviewers, equal loads going to reviewers in the order given (existing
+   assignments are kept and counted: a reviewer may have started);
 2. improving paths: while some reviewer with load L can hand an application to an allowed
    reviewer, who hands one of theirs on, and so on, ending at a reviewer with load L - 2 or less,
    the chain is shifted (the first loses one, the last gains one, the rest are unchanged).
