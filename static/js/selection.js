@@ -33,8 +33,9 @@ function svg(tag, attributes = {}, text) {
 function barChart(counts, title) {
   const entries = Object.entries(counts);
   const rowHeight = 22;
-  const width = 320;
-  const labelWidth = 110;
+  const width = 360;
+  // Room for the longest label (about 6.5 px a character at 12 px), at most 170 px.
+  const labelWidth = Math.min(170, 10 + 6.5 * Math.max(4, ...entries.map(([label]) => label.length)));
   const most = Math.max(1, ...entries.map(([, n]) => n));
   const chart = svg("svg", { viewBox: `0 0 ${width} ${Math.max(1, entries.length) * rowHeight}`, role: "img", class: "bar-chart" });
   chart.append(svg("title", {}, `${title}: ${entries.map(([k, n]) => `${k} ${n}`).join(", ") || "none"}`));
