@@ -141,6 +141,18 @@ function startReviewer() {
 // ---------------------------------------------------------------------------------------------
 // The organiser
 
+async function showReviews(application) {
+  const page = await api(`${base}/applications/${application.id}/reviews?limit=200`);
+  $("reviews-of").hidden = false;
+  $("reviews-of-title").textContent = `Reviews of ${application.company_name} (${page.total})`;
+  $("reviews-of-list").replaceChildren(...page.items.map((r) => el("li", {},
+    el("strong", { textContent: `${r.reviewer_name}: ${r.abstained ? "abstained" : figure(r.score)}` }),
+    r.abstained ? "" : ` (${Object.entries(r.scores).map(([k, v]) => `${k} ${v}`).join(", ")})`,
+    r.comment ? el("p", { className: "muted", textContent: r.comment }) : "")));
+  if (!page.items.length) $("reviews-of-list").replaceChildren(el("li", { textContent: "No reviews yet." }));
+  $("reviews-of-title").focus();
+}
+
 async function startOrganiser() {
   renderConsoleNav($("console-nav"), slug);
   for (const id of ["settings-section", "loads-section", "scores-section"]) $(id).hidden = false;
@@ -170,9 +182,14 @@ async function startOrganiser() {
     body: $("scores"),
     controls: $("scores-pager"),
     label: "applications",
-    render: (a) => el("tr", {}, cell(String(a.rank)), cell(a.company_name), cell(a.country),
-      cell(figure(a.mean)), cell(figure(a.median)), cell(figure(a.spread)),
-      cell(`${a.count}${a.abstained ? ` (+${a.abstained} abstained)` : ""} of ${a.assigned}`)),
+    render: (a) => {
+      const button = el("button", { type: "button", className: "secondary", textContent: "Reviews" });
+      button.setAttribute("aria-label", `Reviews of ${a.company_name}`);
+      button.addEventListener("click", () => showReviews(a));
+      return el("tr", {}, cell(String(a.rank)), cell(a.company_name), cell(a.country),
+        cell(figure(a.mean)), cell(figure(a.median)), cell(figure(a.spread)),
+        cell(`${a.count}${a.abstained ? ` (+${a.abstained} abstained)` : ""} of ${a.assigned}`), cell(button));
+    },
   });
   $("settings-form").addEventListener("submit", async (event) => {
     event.preventDefault();

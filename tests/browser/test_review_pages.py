@@ -105,8 +105,17 @@ def test_a_start_up_applies_a_reviewer_scores_and_the_organiser_selects_and_rele
     page.get_by_role("searchbox", name="Search my applications").fill("Kopi")
     expect(page.locator("#queue")).to_contain_text("Reviewed")
 
-    # The organiser locks it in, runs the optimiser under the showcase's rules, and releases.
+    # The organiser reads the review and its figures.
     sign_in(page, server, Role.organiser)
+    page.goto(f"{server.url}/review.html?event={SLUG}")
+    page.get_by_role("searchbox", name="Search applications").fill("Kopi")
+    scores = page.locator("#scores tr").filter(has_text="Kopi Robotics")
+    expect(scores).to_contain_text("1 of 3")
+    scores.get_by_role("button", name="Reviews of Kopi Robotics").click()
+    expect(page.locator("#reviews-of-list")).to_contain_text("Ravi Reviewer: 5")
+    expect(page.locator("#reviews-of-list")).to_contain_text("Clear plan, strong founder.")
+
+    # The organiser locks it in, runs the optimiser under the showcase's rules, and releases.
     page.goto(f"{server.url}/selection.html?event={SLUG}")
     expect(page.get_by_role("link", name="Selection", exact=True)).to_have_attribute(
         "aria-current", "page"
