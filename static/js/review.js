@@ -109,8 +109,9 @@ function startReviewer() {
     controls: $("queue-pager"),
     label: "my applications",
     render: (item) => {
-      const button = el("button", { type: "button", className: "secondary", textContent: item.status === "to_review" ? "Review" : "Change" });
-      button.setAttribute("aria-label", `Review ${item.company_name}`);
+      const text = item.status === "to_review" ? "Review" : "Change";
+      const button = el("button", { type: "button", className: "secondary", textContent: text });
+      button.setAttribute("aria-label", `${text} ${item.status === "to_review" ? "" : "the review of "}${item.company_name}`);
       button.addEventListener("click", () => open(item.id));
       return el("tr", {}, cell(item.company_name), cell(item.country), cell(STATUS[item.status]), cell(String(item.reviews)), cell(button));
     },

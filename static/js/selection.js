@@ -96,21 +96,23 @@ function lockSelect(row) {
   return select;
 }
 
+async function proposeReplacement(row, message) {
+  try {
+    const found = await api(`${base}/replacement/${row.id}`);
+    show(message, `Replacement for ${row.company_name}: ${found.company_name} (${found.country}), ${found.explanation}.`, "ok");
+  } catch (error) {
+    show(message, explain(error), "error");
+  }
+}
+
 function proposedCell(row) {
   const box = el("div");
   box.append(el("strong", { textContent: row.proposed || "–" }));
   if (row.explanation) box.append(el("br"), el("small", { className: "muted", textContent: row.explanation }));
   if (row.state === "accepted" || row.state === "confirmed") {
     const button = el("button", { type: "button", className: "secondary", textContent: "Replacement if it declines" });
-    button.setAttribute("aria-label", `Replacement for ${row.company_name}`);
-    button.addEventListener("click", async () => {
-      try {
-        const found = await api(`${base}/replacement/${row.id}`);
-        show($("board-message"), `Replacement for ${row.company_name}: ${found.company_name} (${found.country}), ${found.explanation}.`, "ok");
-      } catch (error) {
-        show($("board-message"), explain(error), "error");
-      }
-    });
+    button.setAttribute("aria-label", `Replacement if it declines: ${row.company_name}`);
+    button.addEventListener("click", () => proposeReplacement(row, $("board-message")));
     box.append(el("br"), button);
   }
   return box;
@@ -146,6 +148,22 @@ async function start() {
       cell(row.pending_decision ? `${row.state} (pending: ${row.pending_decision})` : row.state),
       cell(proposedCell(row)), cell(lockSelect(row))),
   });
+  const declined = pagedList({
+    url: `${events}/applications`,
+    body: $("declined"),
+    controls: $("declined-pager"),
+    label: "declined applications",
+    pageSize: 10,
+    filters: () => ({ state: "declined" }),
+    onPage: (page) => { $("declined-section").hidden = page.total === 0; },
+    render: (row) => {
+      const button = el("button", { type: "button", className: "secondary", textContent: "Propose a replacement" });
+      button.setAttribute("aria-label", `Propose a replacement for ${row.company_name}`);
+      button.addEventListener("click", () => proposeReplacement(row, $("declined-message")));
+      return el("tr", {}, cell(row.company_name), cell(row.country), cell(button));
+    },
+  });
+  await declined.load();
   fillRules(await api(`${base}/rules`));
   $("rules-form").addEventListener("submit", async (event) => {
     event.preventDefault();

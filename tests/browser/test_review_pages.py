@@ -1,6 +1,7 @@
 """The whole path of a start-up's application in a real browser, on the demo event: the
 start-up applies on the apply page, a reviewer scores it on the review page (save and next), and
-the organiser locks it in, runs the optimiser on the selection board and releases the decisions.
+the organiser locks it in, runs the optimiser on the selection board and releases the decisions;
+when the start-up then declines, the board proposes its replacement.
 The review page (both sides) and the board are checked with axe-core."""
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def test_a_start_up_applies_a_reviewer_scores_and_the_organiser_selects_and_rele
     expect(page.locator("#task-name")).not_to_have_text("Kopi Robotics")
     page.get_by_role("searchbox", name="Search my applications").fill("Kopi")
     expect(page.locator("#queue")).to_contain_text("Reviewed")
+    expect(page.get_by_role("button", name="Change the review of Kopi Robotics")).to_be_visible()
+    assert_accessible(page)
 
     # The organiser reads the review and its figures.
     sign_in(page, server, Role.organiser)
@@ -148,3 +151,19 @@ def test_a_start_up_applies_a_reviewer_scores_and_the_organiser_selects_and_rele
         if item["company_name"] == "Kopi Robotics"
     ]
     assert mine["state"] == "accepted"
+
+    # The start-up declines its place; the board proposes who takes it, every rule kept.
+    sign_in(page, server, Role.startup)
+    page.goto(f"{server.url}/apply.html?event={SLUG}")
+    expect(page.locator("#state-tag")).to_have_text("accepted")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Decline the place").click()
+    expect(page.locator("#state-tag")).to_have_text("declined")
+    sign_in(page, server, Role.organiser)
+    page.goto(f"{server.url}/selection.html?event={SLUG}")
+    declined = page.locator("#declined-section")
+    expect(declined).to_contain_text("Kopi Robotics")
+    declined.get_by_role("button", name="Propose a replacement for Kopi Robotics").click()
+    expect(page.locator("#declined-message")).to_contain_text("Replacement for Kopi Robotics:")
+    expect(page.locator("#declined-message")).to_contain_text("in for")
+    assert_accessible(page)
