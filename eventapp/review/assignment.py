@@ -90,11 +90,7 @@ def assign(
         load[j] += 1
     need = [max(0, k - have[i]) for i in range(len(applications))]
     options = [
-        [
-            j
-            for j, r in enumerate(reviewers)
-            if (i, j) not in kept and allowed(r, application)
-        ]
+        [j for j, r in enumerate(reviewers) if (i, j) not in kept and allowed(r, application)]
         if need[i]
         else []
         for i, application in enumerate(applications)

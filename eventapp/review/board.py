@@ -76,7 +76,7 @@ async def set_lock(
     event_id: int, application_id: int, lock: str | None, actor_id: int | None
 ) -> dict[str, Any]:
     """Lock an application in (`include`) or out (`exclude`) of every proposal, or unlock it."""
-    await review._application(event_id, application_id)
+    await review.application_in_review(event_id, application_id)
     async with transaction():
         await SelectionLock.delete().where(SelectionLock.application == application_id)
         if lock is not None:

@@ -243,7 +243,7 @@ async def reviewer_loads(event_id: int, page: PageRequest) -> tuple[list[dict[st
     return rows[page.offset : page.offset + page.limit], len(rows)
 
 
-async def _application(event_id: int, application_id: int) -> dict[str, Any]:
+async def application_in_review(event_id: int, application_id: int) -> dict[str, Any]:
     row = (
         await Application.select(
             *Application.all_columns(exclude=[Application.owner, Application.nominated_by]),
@@ -262,7 +262,7 @@ async def declare_conflict(
     event_id: int, reviewer_id: int, application_id: int, note: str
 ) -> dict[str, Any]:
     """Record a reviewer's conflict of interest and take the application off their list."""
-    await _application(event_id, application_id)
+    await application_in_review(event_id, application_id)
     async with transaction():
         if await Review.exists().where(
             (Review.application == application_id) & (Review.reviewer == reviewer_id)
@@ -391,7 +391,7 @@ async def for_reviewer(event_id: int, reviewer_id: int, application_id: int) -> 
     """An assigned application as its reviewer sees it: anonymised if the event says so, their
     own review, and the others' scores only if allowed and once their own review is saved."""
     await _assigned(event_id, reviewer_id, application_id)
-    application = await _application(event_id, application_id)
+    application = await application_in_review(event_id, application_id)
     settings = await get_settings(event_id)
     reviews = (
         await Review.select(
@@ -468,7 +468,7 @@ async def save_review(
 ) -> dict[str, Any]:
     """Save (or replace) this reviewer's review: a score per criterion, or an abstention."""
     await _assigned(event_id, reviewer_id, application_id)
-    await _application(event_id, application_id)
+    await application_in_review(event_id, application_id)
     settings = await get_settings(event_id)
     keys = {c["key"] for c in settings["criteria"]}
     if abstain:
@@ -581,7 +581,7 @@ async def reviews_of(
     event_id: int, application_id: int, page: PageRequest
 ) -> tuple[list[dict[str, Any]], int]:
     """An application's reviews with who wrote them (organisers only)."""
-    await _application(event_id, application_id)
+    await application_in_review(event_id, application_id)
     settings = await get_settings(event_id)
     condition = (Review.event == event_id) & (Review.application == application_id)
     rows = await page.apply(
