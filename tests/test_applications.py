@@ -744,3 +744,53 @@ async def test_random_paths_through_the_service_keep_the_log_and_the_state_in_st
         )
         final = await Application.select(Application.state).where(Application.id == row["id"])
         assert final[0]["state"] == expected == (log[-1]["to_state"] if log else "draft")
+
+
+async def test_a_nomination_link_can_be_checked_on_every_reload_but_codes_cannot_be_guessed(
+    client,
+):
+    await organiser_event(client)
+    code = await incubator_code(client)
+    client.cookies.clear()
+    url = "/api/events/asean/nomination-codes/check"
+    for _ in range(10):
+        assert (await client.post(url, json={"code": code["code"]})).status_code == 200
+    answers = [(await client.post(url, json={"code": f"guess-{n}"})).status_code for n in range(60)]
+    assert answers[:50] == [404] * 50 and answers[-1] == 429
+
+
+async def test_an_import_racing_applicants_through_one_code_keeps_its_cap(client, app):
+    await organiser_event(client)
+    event = await event_by_slug("asean")
+    code = await incubator_code(client, cap=4)
+    owners = [await make_user(f"racer{i}@race.example") for i in range(4)]
+    sheet = "company_name,contact_email,country\nA,a@sheet.example,SG\nB,b@sheet.example,MY\n"
+    from eventapp.accounts.service import Mailing
+
+    results = await asyncio.gather(
+        service.import_nominations(
+            event,
+            code["id"],
+            sheet,
+            secret=app.state.secret,
+            mailing=Mailing("http://x", False),
+            actor_id=None,
+        ),
+        *(
+            service.create_application(
+                event["id"],
+                owner,
+                ApplicationFields(company_name="Racer"),
+                nomination_code=code["code"],
+                secret=app.state.secret,
+            )
+            for owner in owners
+        ),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, (dict, list, Conflict)) for r in results), results
+    assert await Application.count().where(Application.nominated_by == code["id"]) <= 4
+    used = await NominationCode.select(NominationCode.used).where(NominationCode.id == code["id"])
+    assert used[0]["used"] == await Application.count().where(
+        Application.nominated_by == code["id"]
+    )

@@ -22,7 +22,7 @@ from eventapp.accounts.guards import (
 from eventapp.accounts.routes import MAILED_LINK, MAILS_LINKS, client_address, mailing, sign_in
 from eventapp.accounts.schemas import MeOut, Role
 from eventapp.accounts.service import CurrentUser, redeem_login_link
-from eventapp.accounts.throttle import MAIL_LINK_LIMITS, Throttle
+from eventapp.accounts.throttle import MAIL_LINK_LIMITS, Limit, Throttle
 from eventapp.applications import logos, service
 from eventapp.applications.schemas import (
     Accepted,
@@ -55,6 +55,12 @@ from eventapp.params import RowId
 
 organiser_only = event_role(Role.organiser)
 OCTET_STREAM = "application/octet-stream"
+# Checking a code mails nothing: generous per code (an applicant reloading the page), but few
+# guesses per address.
+NOMINATION_CHECK_LIMITS = (
+    Limit("nomination-check-address", attempts=60, window_s=600),
+    Limit("nomination-check-code", attempts=120, window_s=600),
+)
 ON_THEIR_WAY = "If this email has an application here, a link to it is on its way."
 
 FORM_REFUSALS = Refusal(
@@ -255,7 +261,7 @@ class ApplicationsController(Controller):
         """Which incubator a code is from and how many nominations it has left."""
         throttle: Throttle = request.app.state.throttle
         await throttle.spend(
-            address=client_address(request), account="nomination-code", limits=MAIL_LINK_LIMITS
+            address=client_address(request), account=data.code, limits=NOMINATION_CHECK_LIMITS
         )
         return NominationCheckOut(
             **await service.check_nomination_code(

@@ -759,6 +759,7 @@ async def release_decisions(
     all in one transaction. A decision its application can no longer take (withdrawn since) is
     dropped. Returns how many were applied."""
     released = 0
+    base_url = Settings().base_url if base_url is None else base_url
     async with transaction():
         await lock_row(Event, event_id)
         pending = (
@@ -781,9 +782,7 @@ async def release_decisions(
     return released
 
 
-async def _mail_decision(row: dict, decision: State, base_url: str | None) -> None:
-    if base_url is None:
-        base_url = Settings().base_url
+async def _mail_decision(row: dict, decision: State, base_url: str) -> None:
     to = row["contact_email"]
     if not to and row["owner"]:
         owner = await User.select(User.email).where(User.id == row["owner"]).first()

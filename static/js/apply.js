@@ -165,15 +165,21 @@ function editable() {
 
 function render() {
   const form = $("application-form");
-  form.hidden = false;
   $("signin-card").hidden = true;
+  if (!application && !call.open_to_all && !nominationCode) {
+    form.hidden = true;
+    show($("page-message"), "This call is by nomination: open the link your incubator sent you to apply.", "error");
+    return;
+  }
+  form.hidden = false;
   const card = $("status-card");
   if (!application) {
     card.hidden = true;
   } else {
     card.hidden = false;
     $("state-tag").textContent = application.state;
-    $("state-text").textContent = STATES[application.state] || "";
+    const nominated = application.incubator_name ? ` Nominated by ${application.incubator_name}.` : "";
+    $("state-text").textContent = (STATES[application.state] || "") + nominated;
     const state = application.state;
     $("submit-button").hidden = state !== "draft";
     $("withdraw-button").hidden = !["draft", "submitted", "waitlisted"].includes(state);
@@ -256,6 +262,10 @@ async function checkCode() {
     const nomination = await api(`${base}/nomination-codes/check`, { method: "POST", body: { code: nominationCode } });
     show($("nomination"), `Nominated by ${nomination.incubator_name} (${nomination.remaining} nomination${nomination.remaining === 1 ? "" : "s"} left).`, "ok");
   } catch (error) {
+    if (error.status === 429) {
+      show($("nomination"), "Too many checks from here; reload the page in a few minutes.", "error");
+      return;
+    }
     show($("nomination"), `Your nomination link does not work: ${explain(error)}`, "error");
     nominationCode = "";
   }

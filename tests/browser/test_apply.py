@@ -94,6 +94,7 @@ def test_a_nominated_start_up_applies_with_a_logo_submits_and_confirms(page, ser
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator("#save-message")).to_contain_text("Draft saved")
     expect(page.locator("#state-tag")).to_have_text("draft")
+    expect(page.locator("#state-text")).to_contain_text("Nominated by Block71 Singapore")
     page.get_by_label("Logo (PNG, JPEG or WebP, up to 5 MB)").set_input_files(_logo(tmp_path))
     expect(page.locator("#logo-preview")).to_be_visible()
 
