@@ -34,6 +34,7 @@ from eventapp.pagination import provide_page
 from eventapp.problems import EXCEPTION_HANDLERS
 from eventapp.programme.demo import start_player as start_demo_player
 from eventapp.programme.routes import ROUTES as PROGRAMME_ROUTES
+from eventapp.review.routes import ROUTES as REVIEW_ROUTES
 from eventapp.settings import Settings
 from eventapp.system import health
 
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *LIVE_ROUTES,
             *MATCHMAKING_ROUTES,
             *APPLICATION_ROUTES,
+            *REVIEW_ROUTES,
             create_static_files_router(
                 path="/",
                 directories=[settings.static_dir],

@@ -21,6 +21,7 @@ from eventapp.events.schemas import DayIn, EventCreate, MeetingTablesBulk
 from eventapp.events.service import add_numbered_tables, add_stage, create_event
 from eventapp.events.tables import Event
 from eventapp.programme.demo import seed_programme
+from eventapp.review.demo import seed_review_demo
 
 DEMO_SLUG = "asean-showcase"
 DEMO_DOMAIN = "demo.eventapp.example"
@@ -248,7 +249,7 @@ def demo_event() -> EventCreate:
     )
 
 
-SEED_STEPS = 6
+SEED_STEPS = 7
 
 
 async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role, str, str]]:
@@ -285,6 +286,10 @@ async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role,
     await _seed_applications(event_id, progress)
     await _seed_meetings(event_id)
     progress("meeting grid, investor profiles and marks, a published meeting schedule")
+    reviews = await seed_review_demo(event_id, DEMO_DOMAIN, f"reviewer@{DEMO_DOMAIN}")
+    progress(
+        f"reviewers and {reviews} reviews" if reviews else "reviews already there, or none due"
+    )
     return logins
 
 

@@ -27,6 +27,14 @@ from eventapp.programme.tables import (
     ProgrammeRelease,
     ProgrammeState,
 )
+from eventapp.review.tables import (
+    Review,
+    ReviewAssignment,
+    ReviewConflict,
+    ReviewSettings,
+    SelectionBoard,
+    SelectionLock,
+)
 from eventapp.settings import PROJECT_ROOT
 
 APP_CONFIG = AppConfig(
@@ -55,6 +63,12 @@ APP_CONFIG = AppConfig(
         Application,
         ApplicationLogo,
         ApplicationStateChange,
+        ReviewSettings,
+        ReviewAssignment,
+        ReviewConflict,
+        Review,
+        SelectionBoard,
+        SelectionLock,
     ],
     migration_dependencies=[],
     commands=[],

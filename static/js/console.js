@@ -2,9 +2,11 @@
 const PAGES = [
   { href: "/organiser.html", label: "Settings and people" },
   { href: "/applications.html", label: "Applications" },
-  { href: "/outbox.html", label: "Mail" },
+  { href: "/review.html", label: "Review" },
+  { href: "/selection.html", label: "Selection" },
   { href: "/stage.html", label: "Stage" },
   { href: "/meetings.html", label: "Meetings" },
+  { href: "/outbox.html", label: "Mail" },
 ];
 
 /** Fill `nav` with links to every console page of the event `slug`, marking the current one. */

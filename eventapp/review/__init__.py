@@ -1,0 +1,1 @@
+"""Review of applications: criteria, reviewer assignment, scores, and the selection board."""
