@@ -13,6 +13,16 @@ from eventapp.accounts.tables import (
 from eventapp.events.tables import Event, EventDay, MeetingTable, Stage
 from eventapp.mail.tables import OutboxMessage
 from eventapp.settings import PROJECT_ROOT
+from eventapp.tickets.tables import (
+    BadgeExport,
+    Checkin,
+    CheckinList,
+    RevokedSecret,
+    Ticket,
+    TicketKey,
+    TicketType,
+    WaitlistEntry,
+)
 
 APP_CONFIG = AppConfig(
     app_name="eventapp",
@@ -29,6 +39,14 @@ APP_CONFIG = AppConfig(
         Invitation,
         LoginLink,
         OutboxMessage,
+        TicketKey,
+        TicketType,
+        Ticket,
+        RevokedSecret,
+        WaitlistEntry,
+        CheckinList,
+        Checkin,
+        BadgeExport,
     ],
     migration_dependencies=[],
     commands=[],
