@@ -23,6 +23,8 @@ PUBLIC_ROUTES = {
     ("GET", "/api/events/{slug:str}"),
     ("GET", "/api/events/{slug:str}/stages"),
     ("GET", "/api/events/{slug:str}/tables"),
+    ("GET", "/api/events/{slug:str}/ticket-types"),
+    ("POST", "/api/events/{slug:str}/registrations"),
     ("POST", "/api/invitations/preview"),
     ("POST", "/api/invitations/accept"),
 }
