@@ -7,7 +7,7 @@ const ROLE_PAGES = {
   reviewer: [],
   investor: [],
   startup: [],
-  door_staff: [],
+  door_staff: [{ label: "Door scanner", href: (slug) => `/scan.html?event=${slug}` }],
 };
 
 const ROLE_NAMES = {

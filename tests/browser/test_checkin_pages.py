@@ -1,0 +1,129 @@
+"""The door scanner and the organiser's check-in dashboard, in chromium on the demo event."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+
+import pytest
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import expect
+
+from eventapp.accounts.schemas import Role
+from eventapp.demo import DEMO_SLUG
+from tests.live import LiveServer, assert_accessible
+
+pytestmark = pytest.mark.browser
+
+
+def _api(server: LiveServer, path: str, token: str, method: str = "GET") -> bytes:
+    request = urllib.request.Request(
+        server.url + path, method=method, headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read()
+
+
+def _token(server: LiveServer, role: Role) -> str:
+    email, password = server.logins[role]
+    request = urllib.request.Request(
+        server.url + "/api/auth/tokens",
+        method="POST",
+        data=json.dumps({"email": email, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["token"]
+
+
+def sign_in(page, server: LiveServer, role: Role) -> None:
+    email, password = server.logins[role]
+    page.goto(server.url + "/")
+    page.locator("#sign-in-form").get_by_label("Email").fill(email)
+    page.locator("#sign-in-form").get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.locator("#role-list")).to_be_visible()
+
+
+def _an_investor_badge_secret(server: LiveServer, offset: int = 0) -> tuple[str, str]:
+    """An investor's badge as the printer made it, read back as a hardware scanner would."""
+    token = _token(server, Role.organiser)
+    base = f"/api/events/{DEMO_SLUG}"
+    types = json.loads(_api(server, f"{base}/ticket-types", token))["items"]
+    investor = next(t for t in types if t["kind"] == "investor")
+    page = json.loads(_api(server, f"{base}/tickets?ticket_type={investor['id']}&limit=1&offset={offset}", token))
+    ticket = page["items"][0]
+    badge = _api(server, f"{base}/tickets/{ticket['id']}/badge.png", token)
+    [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(badge)))
+    return code.text, ticket["name"]
+
+
+def test_a_keyboard_wedge_scan_of_a_badge_is_green_then_red_already_redeemed(page, live_server):
+    secret, name = _an_investor_badge_secret(live_server)
+    sign_in(page, live_server, Role.door_staff)
+    page.get_by_role("link", name="Door scanner").click()
+    page.get_by_label("Check-in list").select_option(label="Investor lounge")
+    page.get_by_label("Gate").fill("Lounge door")
+    assert_accessible(page)
+
+    code = page.get_by_label("Scan or type a ticket code")
+    code.fill(secret)  # a wedge scanner types the code, then Enter
+    code.press("Enter")
+    answer = page.locator("#answer")
+    expect(answer).to_have_class("answer ok")
+    expect(answer).to_contain_text("Admitted")
+    expect(answer).to_contain_text(name)
+    assert_accessible(page)
+
+    expect(code).to_be_focused()
+    page.keyboard.type(secret)
+    page.keyboard.press("Enter")
+    expect(answer).to_have_class("answer error")
+    expect(answer).to_contain_text("Already checked in")
+    expect(answer).to_contain_text("already_redeemed")
+    expect(answer).to_contain_text("Lounge door")
+    assert_accessible(page)
+
+    page.get_by_label("Name or email").fill(name.split()[0])
+    page.get_by_role("button", name="Find").click()
+    expect(page.locator("#results")).to_contain_text(name)
+
+    code.fill("NOT-A-TICKET")
+    code.press("Enter")
+    expect(answer).to_contain_text("Not a ticket of this event")
+
+
+def test_offline_the_scanner_checks_signatures_itself_and_uploads_later(page, live_server):
+    secret, name = _an_investor_badge_secret(live_server, offset=1)
+    sign_in(page, live_server, Role.door_staff)
+    page.goto(f"{live_server.url}/scan.html?event={DEMO_SLUG}")
+    page.get_by_label("Check-in list").select_option(label="Investor lounge")
+    expect(page.locator("#offline-status")).to_contain_text("Offline data ready")
+    page.context.set_offline(True)
+    page.get_by_label("Check tickets on this device").check()
+    code = page.get_by_label("Scan or type a ticket code")
+    code.fill(secret)
+    code.press("Enter")
+    answer = page.locator("#answer")
+    expect(answer).to_have_class("answer ok")
+    expect(answer).to_contain_text("Admitted (offline)")
+    expect(page.locator("#offline-status")).to_contain_text("1 scan waiting")
+    code.fill(secret)
+    code.press("Enter")
+    expect(answer).to_contain_text("Already checked in")
+    forged = secret[:-2] + ("AA" if secret[-2:] != "AA" else "QA")
+    code.fill(forged)
+    code.press("Enter")
+    expect(answer).to_contain_text("Not a ticket of this event")
+    assert_accessible(page)
+
+    page.context.set_offline(False)
+    page.get_by_role("button", name="Upload waiting scans").click()
+    expect(page.locator("#page-message")).to_contain_text("1 waiting scan uploaded")
+    token = _token(live_server, Role.organiser)
+    scans = json.loads(
+        _api(live_server, f"/api/events/{DEMO_SLUG}/checkins?q={name.split()[0]}", token)
+    )
+    assert any(row["offline"] and row["successful"] for row in scans["items"]), scans
