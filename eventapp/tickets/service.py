@@ -1005,7 +1005,7 @@ async def checkin_counts(event_id: int) -> dict:
     if rows:
         counts = {int(row["bucket"]): row["n"] for row in rows}
         last = max(counts)
-        first = max(min(counts), last - 95)
+        first = min(b for b in counts if b > last - 96)  # the day up to the latest scan
         arrivals = [
             {
                 "starts_at": datetime.fromtimestamp(b * ARRIVAL_BUCKET_S, UTC),

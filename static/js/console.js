@@ -2,6 +2,7 @@
 const PAGES = [
   { href: "/organiser.html", label: "Settings and people" },
   { href: "/outbox.html", label: "Mail" },
+  { href: "/checkin.html", label: "Check-in" },
 ];
 
 /** Fill `nav` with links to every console page of the event `slug`, marking the current one. */

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import urllib.request
 
 import pytest
@@ -53,7 +54,9 @@ def _an_investor_badge_secret(server: LiveServer, offset: int = 0) -> tuple[str,
     base = f"/api/events/{DEMO_SLUG}"
     types = json.loads(_api(server, f"{base}/ticket-types", token))["items"]
     investor = next(t for t in types if t["kind"] == "investor")
-    page = json.loads(_api(server, f"{base}/tickets?ticket_type={investor['id']}&limit=1&offset={offset}", token))
+    page = json.loads(
+        _api(server, f"{base}/tickets?ticket_type={investor['id']}&limit=1&offset={offset}", token)
+    )
     ticket = page["items"][0]
     badge = _api(server, f"{base}/tickets/{ticket['id']}/badge.png", token)
     [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(badge)))
@@ -127,3 +130,27 @@ def test_offline_the_scanner_checks_signatures_itself_and_uploads_later(page, li
         _api(live_server, f"/api/events/{DEMO_SLUG}/checkins?q={name.split()[0]}", token)
     )
     assert any(row["offline"] and row["successful"] for row in scans["items"]), scans
+
+
+def test_the_organiser_follows_check_in_live_and_exports_badges(page, live_server):
+    sign_in(page, live_server, Role.organiser)
+    page.goto(f"{live_server.url}/organiser.html?event={DEMO_SLUG}")
+    page.get_by_role("navigation", name="Organiser console").get_by_role(
+        "link", name="Check-in"
+    ).click()
+    counts = page.locator("#counts")
+    expect(counts).to_contain_text("Day 1")
+    expect(counts).to_contain_text("Investor lounge")
+    expect(page.locator("#chart svg rect.bar").first).to_be_visible()
+    expect(page.locator("#scans tr").first).to_be_visible()
+    assert_accessible(page)
+
+    day_1 = counts.locator("li", has_text="Day 1").locator("strong")
+    before = int(day_1.inner_text())
+    page.get_by_role("button", name=re.compile(r"Undo the check-in of .* at Day 1")).first.click()
+    expect(page.locator("#scans-message")).to_contain_text("may be scanned again")
+    expect(day_1).to_have_text(str(before - 1))
+
+    page.get_by_role("button", name="Export every badge as one PDF").click()
+    expect(page.locator("#export-status")).to_contain_text("Download", timeout=60_000)
+    assert_accessible(page)
