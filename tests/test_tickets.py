@@ -203,3 +203,14 @@ async def test_a_badge_export_runs_in_the_background_with_progress(client):
     assert len(pdf.pages) == 12
     first_page = [text for img in pdf.pages[0].images for text in decoded(img.image)]
     assert len(first_page) == 4
+
+
+async def test_a_4000_row_import_fits_postgresql_s_parameter_limit(client):
+    v = await venue(client, capacity=5000)
+    rows = "".join(f"Guest {i},guest{i}@example.org,Attendee\n" for i in range(4000))
+    created = await client.post(
+        f"/api/events/{v.slug}/tickets/import",
+        json={"csv": "name,email,ticket_type\n" + rows, "send": False},
+    )
+    assert created.status_code == 201, created.text
+    assert (await client.get(f"/api/events/{v.slug}/tickets")).json()["total"] == 4000

@@ -79,62 +79,80 @@ def _fitted(draw: ImageDraw.ImageDraw, text: str, width: int, size: int, bold: b
     return font, text + "…"
 
 
+# One palette for every badge and page: a badge is drawn straight in palette mode (no colour
+# reduction afterwards, the costliest step of a PNG or PDF page otherwise).
+WHITE, BLACK, NAVY, SLATE, GREY = range(5)
+_BAND = {kind: 5 + index for index, kind in enumerate(KINDS)}
+PALETTE = bytes(
+    [255, 255, 255, 0, 0, 0, 20, 33, 61, 60, 70, 90, 200, 200, 200]
+    + [channel for kind in KINDS for channel in KIND_COLOURS[kind]]
+)
+
+
+def _canvas(size: tuple[int, int]) -> Image.Image:
+    image = Image.new("P", size, WHITE)
+    image.putpalette(PALETTE)
+    return image
+
+
+def _draw(image: Image.Image) -> ImageDraw.ImageDraw:
+    draw = ImageDraw.Draw(image)
+    draw.fontmode = "1"  # palette images take no blended edges; at 150 dpi print it is crisp
+    return draw
+
+
 @functools.lru_cache(maxsize=64)
 def _template(event_name: str, kind: str) -> Image.Image:
     """The parts every badge of one event and kind shares: the event line and the colour band."""
-    image = Image.new("RGB", BADGE_SIZE, "white")
-    draw = ImageDraw.Draw(image)
+    image = _canvas(BADGE_SIZE)
+    draw = _draw(image)
     width = BADGE_SIZE[0] - 60
     font, text = _fitted(draw, event_name, width, 30)
-    draw.text((30, 28), text, fill=(20, 33, 61), font=font)
+    draw.text((30, 28), text, fill=NAVY, font=font)
     band_top = BADGE_SIZE[1] - 110
-    colour = KIND_COLOURS.get(kind, KIND_COLOURS["attendee"])
-    draw.rectangle((0, band_top, BADGE_SIZE[0], BADGE_SIZE[1]), fill=colour)
+    draw.rectangle((0, band_top, BADGE_SIZE[0], BADGE_SIZE[1]), fill=_BAND.get(kind, 5))
     label = KIND_LABELS.get(kind, kind.title()).upper()
-    font = _font(46)
-    draw.text((BADGE_SIZE[0] // 2, band_top + 55), label, fill="white", font=font, anchor="mm")
+    draw.text((BADGE_SIZE[0] // 2, band_top + 55), label, fill=WHITE, font=_font(46), anchor="mm")
     return image
 
 
 def badge_image(badge: Badge) -> Image.Image:
-    """The badge as an RGB image, A6 at 150 dpi."""
+    """The badge as a palette image (`PALETTE`), A6 at 150 dpi."""
     image = _template(badge.event_name, badge.kind).copy()
-    draw = ImageDraw.Draw(image)
+    draw = _draw(image)
     width = BADGE_SIZE[0] - 60
     font, name = _fitted(draw, badge.name, width, 56)
-    draw.text((30, 90), name, fill=(20, 33, 61), font=font)
+    draw.text((30, 90), name, fill=NAVY, font=font)
     if badge.organisation:
         font, organisation = _fitted(draw, badge.organisation, width, 34, bold=False)
-        draw.text((30, 168), organisation, fill=(60, 70, 90), font=font)
-    code = qr_image(badge.secret, QR_SCALE)
-    image.paste(code, ((BADGE_SIZE[0] - code.width) // 2, 240))
+        draw.text((30, 168), organisation, fill=SLATE, font=font)
+    code = qr_image(badge.secret, QR_SCALE)  # 1-bit, dark modules 0, its quiet zone included
+    # Dark modules as the palette's black (1), the rest white (0): the 1-bit code's 0/255 as 1/0.
+    image.paste(code.point([1] + [0] * 255, "L"), ((BADGE_SIZE[0] - code.width) // 2, 240))
     return image
 
 
 def badge_png(badge: Badge) -> bytes:
     buffer = io.BytesIO()
-    # A few colours: a palette PNG is a quarter of the size and quicker to compress.
-    badge_image(badge).quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(
-        buffer, format="PNG", compress_level=1
-    )
+    badge_image(badge).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
 def pages(badges: Iterable[Badge]) -> Iterator[Image.Image]:
-    """A4 pages of four badges each, with thin cut marks between them."""
+    """A4 pages of four badges each, with thin cut marks between them (palette images)."""
     page: Image.Image | None = None
     for index, badge in enumerate(badges):
         slot = index % 4
         if slot == 0:
             if page is not None:
                 yield page
-            page = Image.new("RGB", PAGE_SIZE, "white")
+            page = _canvas(PAGE_SIZE)
         assert page is not None
         x, y = (slot % 2) * BADGE_SIZE[0], (slot // 2) * BADGE_SIZE[1]
         page.paste(badge_image(badge), (x, y))
         draw = ImageDraw.Draw(page)
-        draw.line((BADGE_SIZE[0], 0, BADGE_SIZE[0], PAGE_SIZE[1]), fill=(200, 200, 200))
-        draw.line((0, BADGE_SIZE[1], PAGE_SIZE[0], BADGE_SIZE[1]), fill=(200, 200, 200))
+        draw.line((BADGE_SIZE[0], 0, BADGE_SIZE[0], PAGE_SIZE[1]), fill=GREY)
+        draw.line((0, BADGE_SIZE[1], PAGE_SIZE[0], BADGE_SIZE[1]), fill=GREY)
     if page is not None:
         yield page
 
@@ -150,9 +168,7 @@ class PageImage:
 def page_image(page: Image.Image) -> PageImage:
     """Badges have few colours: an indexed, deflated page is lossless (crisp QR codes) and about
     a seventh of a JPEG's size (40 KB an A4 page)."""
-    indexed = page.quantize(colors=32, method=Image.Quantize.FASTOCTREE)
-    palette = bytes(indexed.getpalette() or [])
-    return PageImage(zlib.compress(indexed.tobytes(), 6), palette)
+    return PageImage(zlib.compress(page.tobytes(), 6), PALETTE)
 
 
 def page_images(badges: list[Badge]) -> list[PageImage]:

@@ -40,6 +40,7 @@ from eventapp.tickets.tables import (
 )
 
 IMPORT_MAX_ROWS = 5_000
+INSERT_SLICE = 1_000
 ARRIVAL_BUCKET_S = 15 * 60
 COUNTED = ("valid", "blocked")  # statuses that hold a place (a canceled ticket frees it)
 
@@ -237,20 +238,23 @@ async def _insert_tickets(
     """Inside a transaction holding the type's lock, with room checked: insert, sign, mail."""
     if not people:
         return []
-    rows = await Ticket.insert(
-        *(
-            Ticket(
-                event=event_id,
-                ticket_type=type_row["id"],
-                user=person.get("user_id"),
-                name=person["name"],
-                email=person["email"],
-                organisation=person.get("organisation", ""),
-                source=source,
+    rows: list[dict] = []
+    # In slices: PostgreSQL takes at most 32,767 parameters a statement.
+    for start in range(0, len(people), INSERT_SLICE):
+        rows += await Ticket.insert(
+            *(
+                Ticket(
+                    event=event_id,
+                    ticket_type=type_row["id"],
+                    user=person.get("user_id"),
+                    name=person["name"],
+                    email=person["email"],
+                    organisation=person.get("organisation", ""),
+                    source=source,
+                )
+                for person in people[start : start + INSERT_SLICE]
             )
-            for person in people
-        )
-    ).returning(Ticket.id)
+        ).returning(Ticket.id)
     signer = await _signer(event_id)
     tickets = []
     for person, row in zip(people, rows, strict=True):
