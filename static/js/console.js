@@ -2,6 +2,7 @@
 const PAGES = [
   { href: "/organiser.html", label: "Settings and people" },
   { href: "/outbox.html", label: "Mail" },
+  { href: "/tickets.html", label: "Tickets" },
   { href: "/checkin.html", label: "Check-in" },
 ];
 

@@ -154,3 +154,27 @@ def test_the_organiser_follows_check_in_live_and_exports_badges(page, live_serve
     page.get_by_role("button", name="Export every badge as one PDF").click()
     expect(page.locator("#export-status")).to_contain_text("Download", timeout=60_000)
     assert_accessible(page)
+
+
+def test_the_organiser_imports_attendees_and_re_issues_a_ticket(page, live_server):
+    sign_in(page, live_server, Role.organiser)
+    page.goto(f"{live_server.url}/tickets.html?event={DEMO_SLUG}")
+    expect(page.locator("#types")).to_contain_text("Attendee")
+    assert_accessible(page)
+    page.get_by_label("CSV with the columns").fill(
+        "name,email,organisation,ticket_type\nWati Browser,wati@example.org,Padiio,Plenary\n"
+    )
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#import-errors")).to_contain_text("line 2: no ticket type 'Plenary'")
+    page.get_by_label("CSV with the columns").fill(
+        "name,email,organisation,ticket_type\nWati Browser,wati@example.org,Padiio,Attendee\n"
+    )
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#import-message")).to_contain_text("Imported 1 tickets")
+    page.get_by_label("Search tickets").fill("Wati Browser")
+    expect(page.locator("#tickets tr")).to_have_count(1)
+    page.get_by_role("button", name="Re-issue: Wati Browser").click()
+    expect(page.locator("#tickets-message")).to_contain_text("New QR code mailed")
+    page.get_by_role("button", name="Cancel: Wati Browser").click()
+    expect(page.locator("#tickets")).to_contain_text("Canceled")
+    assert_accessible(page)
