@@ -13,6 +13,7 @@ import asyncio
 import csv
 import io
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -768,6 +769,24 @@ _BY_NONCE = HotQuery(
     )
 )
 
+# Lists change only by being created: a scan may use what was read up to a second ago.
+_LIST_LIFETIME_S = 1.0
+_lists: dict[tuple[int, int], tuple[Any, float, dict]] = {}
+
+
+async def _checkin_list(event_id: int, list_id: int) -> dict | None:
+    engine, moment = active_engine(), time.monotonic()
+    cached = _lists.get((event_id, list_id))
+    if cached is not None and cached[0] is engine and moment < cached[1]:
+        return cached[2]
+    row = await _LIST.first(list_id=list_id, event_id=event_id)
+    if row is not None:
+        if len(_lists) > 1000:
+            _lists.clear()
+        _lists[(event_id, list_id)] = (engine, moment + _LIST_LIFETIME_S, row)
+    return row
+
+
 DETAILS = {
     "already_redeemed": "This ticket has already been used here.",
     "revoked": "This ticket was replaced by a newer one.",
@@ -842,7 +861,7 @@ async def check_in(
     Offline uploads are recorded as admitted whatever they meet, flagged `conflict` with the
     reason the server would have given. A nonce seen before returns the first answer unchanged.
     """
-    checkin_list = await _LIST.first(list_id=list_id, event_id=event_id)
+    checkin_list = await _checkin_list(event_id, list_id)
     if checkin_list is None:
         raise NotFound("This event has no such check-in list.", reason="list_unknown")
     moment = scanned_at or now()
