@@ -37,7 +37,9 @@ load_all_checks()
 schemathesis.openapi.format(
     "email",
     # Dots only between other characters: "a.@x" and "a..b@x" are no addresses.
-    st.from_regex(r"\A[a-z0-9][a-z0-9+_-]{0,10}(\.[a-z0-9+_-]{1,10})?@[a-z0-9]{1,20}\.example\.org\Z"),
+    st.from_regex(
+        r"\A[a-z0-9][a-z0-9+_-]{0,10}(\.[a-z0-9+_-]{1,10})?@[a-z0-9]{1,20}\.example\.org\Z"
+    ),
 )
 ALL_CHECKS = CHECKS.get_all()
 

@@ -76,7 +76,10 @@ async def test_each_kind_of_refusal_is_documented_where_it_applies(document):
     public |= RATE_LIMITED - {("post", "/api/auth/password")}
     public |= {("post", "/api/invitations/preview"), ("post", "/api/auth/sign-in-link/redeem")}
     public |= {("post", "/api/auth/password-reset/complete")}
-    public |= {("get", "/api/events/{slug}/ticket-types"), ("post", "/api/events/{slug}/registrations")}
+    public |= {
+        ("get", "/api/events/{slug}/ticket-types"),
+        ("post", "/api/events/{slug}/registrations"),
+    }
     for method, path, operation in operations(document):
         statuses = set(operation["responses"])
         assert ("401" in statuses) or (method, path) in public, (method, path)
