@@ -18,8 +18,9 @@ from eventapp.params import RowId
 from tests.helpers import make_event, signed_in_admin
 
 PROBLEM = "application/problem+json"
-# Routes that count attempts (accounts/throttle.py): passwords checked, links mailed.
+# Routes that count attempts (accounts/throttle.py): passwords checked, links and tickets mailed.
 RATE_LIMITED = {
+    ("post", "/api/events/{slug}/registrations"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/tokens"),
     ("post", "/api/auth/password"),

@@ -217,3 +217,41 @@ async def test_a_4000_row_import_fits_postgresql_s_parameter_limit(client):
     )
     assert created.status_code == 201, created.text
     assert (await client.get(f"/api/events/{v.slug}/tickets")).json()["total"] == 4000
+
+
+async def test_registrations_for_one_email_are_throttled(client):
+    v = await venue(client)
+    client.cookies.clear()
+    answers = [(await register(client, v, "same@example.org")).status_code for _ in range(4)]
+    assert answers == [201, 409, 409, 429]
+
+
+def test_the_demo_has_tickets_lists_and_a_printable_export(tmp_path):
+    """`eventapp demo` seeds about 600 tickets and three lists; `eventapp export-badges` prints
+    every valid one, four a page, each QR readable."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "EVENTAPP_VAR_DIR": str(tmp_path / "var"),
+        "EVENTAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}",
+    }
+    for args in (["migrate"], ["demo", "--json"]):
+        subprocess.run(
+            [sys.executable, "-m", "eventapp.cli", *args], env=env, check=True, capture_output=True
+        )
+    out = tmp_path / "badges.pdf"
+    done = subprocess.run(
+        [sys.executable, "-m", "eventapp.cli", "export-badges", "asean-showcase", str(out)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "Wrote" in done.stdout
+    pdf = pypdf.PdfReader(str(out))
+    assert 150 <= len(pdf.pages) <= 170  # about 640 tickets, four a page
+    first_page = [text for img in pdf.pages[0].images for text in decoded(img.image)]
+    assert len(first_page) == 4

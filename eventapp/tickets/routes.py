@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from eventapp.accounts.guards import EventAccess, event_role, event_visible, provide_event_access
+from eventapp.accounts.routes import client_address
 from eventapp.accounts.schemas import Role
+from eventapp.accounts.throttle import Limit
 from eventapp.openapi import Refusal
 from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
@@ -44,6 +46,12 @@ from eventapp.tickets.schemas import (
 organiser_only = event_role(Role.organiser)
 at_the_door = event_role(Role.organiser, Role.door_staff)
 TYPE_UNKNOWN = Refusal(404, "The event has no such ticket type.", ("ticket_type_unknown",))
+# Registration mails a ticket: every request counts, per client address and per email, so
+# nobody floods a mailbox or the waiting list (a 429 with Retry-After when spent).
+REGISTRATION_LIMITS = (
+    Limit("register-address", attempts=60, window_s=600),
+    Limit("register-email", attempts=3, window_s=900),
+)
 PNG = "image/png"
 PDF = "application/pdf"
 
@@ -88,6 +96,7 @@ class RegistrationController(Controller):
         status_code=HTTP_201_CREATED,
         opt={
             "public": True,
+            "rate_limited": True,
             "refuses": [
                 TYPE_UNKNOWN,
                 Refusal(
@@ -99,9 +108,15 @@ class RegistrationController(Controller):
         },
     )
     async def register_for_ticket(
-        self, access: NamedDependency[EventAccess], data: JSONBody[RegistrationIn]
+        self,
+        request: Request,
+        access: NamedDependency[EventAccess],
+        data: JSONBody[RegistrationIn],
     ) -> RegistrationOut:
         """Register: a ticket mailed with its QR code while places last, else the waiting list."""
+        await request.app.state.throttle.spend(
+            address=client_address(request), account=str(data.email), limits=REGISTRATION_LIMITS
+        )
         answer = await service.register(
             access.event_id,
             data.ticket_type,
