@@ -315,6 +315,7 @@ async def seed_tickets(event_id: int) -> None:
                     "sales_from": None,
                     "sales_until": None,
                 },
+                send=False,
             )
             type_ids[kind] = row["id"]
         await tickets.import_csv(event_id, _demo_csv(), send=False)

@@ -264,3 +264,20 @@ async def test_scanners_download_the_public_key_lists_and_revocations(client, pa
         body = response.json()
         assert body["algorithm"] == "Ed25519" and len(body["public_key"]) == 44
         assert "private" not in response.text
+
+
+async def test_a_blocked_ticket_re_issued_stays_on_the_revocation_list(client):
+    from eventapp.tickets.signer import revocation_digest
+
+    v = await venue(client)
+    t = await ticket(client, v)
+    await client.post(f"/api/events/{v.slug}/tickets/{t['id']}/block")
+    fresh = (await client.post(f"/api/events/{v.slug}/tickets/{t['id']}/reissue")).json()
+    digests = {
+        row["digest"]
+        for row in (await client.get(f"/api/events/{v.slug}/revocations", headers=v.door)).json()[
+            "items"
+        ]
+    }
+    assert {revocation_digest(t["secret"]), revocation_digest(fresh["secret"])} <= digests
+    assert (await scan(client, v, fresh["secret"])).json()["reason"] == "blocked"

@@ -175,11 +175,12 @@ async def ticket_type(event_id: int, type_id: int) -> dict:
     return (await _type_figures([await _type(event_id, type_id)]))[0]
 
 
-async def create_ticket_type(event_id: int, fields: dict) -> dict:
+async def create_ticket_type(event_id: int, fields: dict, send: bool = True) -> dict:
+    """A new type; an investor or start-up type issues those people their tickets at once."""
     await event_key(event_id)
     rows = await TicketType.insert(TicketType(event=event_id, **fields)).returning(TicketType.id)
     if fields["kind"] in ("investor", "startup"):
-        await issue_role_tickets(event_id)
+        await issue_role_tickets(event_id, send=send)
     return await ticket_type(event_id, rows[0]["id"])
 
 
@@ -595,6 +596,8 @@ async def reissue(event_id: int, ticket_id: int) -> dict:
         await _revoke(event_id, ticket_id, ticket["secret"])
         secret = (await _signer(event_id)).sign(ticket_id, ticket["ticket_type"] & 0xFFFF)
         await Ticket.update({Ticket.secret: secret}).where(Ticket.id == ticket_id)
+        if ticket["status"] == "blocked":  # offline scanners must refuse the new one too
+            await _revoke(event_id, ticket_id, secret)
         await _mail_ticket(
             await _event(event_id), {**ticket, "secret": secret}, ticket["type_name"]
         )
