@@ -313,16 +313,16 @@ async def register(
     email = normalise_email(email)
     async with transaction():
         await lock_row(TicketType, type_id)
-        if await _held(type_id) < type_row["capacity"]:
-            person = {"name": name, "email": email, "organisation": organisation}
-            [ticket] = await _insert_tickets(event_id, type_row, [person], "public", True)
-            return {"status": "registered", "ticket_id": ticket["id"]}
         if await Ticket.exists().where(
             (Ticket.ticket_type == type_id)
             & (Ticket.email == email)
             & (Ticket.status != "canceled")
         ):
             raise Conflict("You already have this ticket.", reason="already_registered")
+        if await _held(type_id) < type_row["capacity"]:
+            person = {"name": name, "email": email, "organisation": organisation}
+            [ticket] = await _insert_tickets(event_id, type_row, [person], "public", True)
+            return {"status": "registered", "ticket_id": ticket["id"]}
         rows = await WaitlistEntry.insert(
             WaitlistEntry(
                 event=event_id,

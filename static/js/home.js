@@ -40,6 +40,8 @@ function renderEvent(event) {
     `Times in ${event.timezone}`,
   ].filter(Boolean);
   $("event-facts").replaceChildren(...facts.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
+  $("register-link").href = `/register.html?event=${encodeURIComponent(event.slug)}`;
+  $("register").hidden = !event.published;
 }
 
 function renderEventList(events, current) {

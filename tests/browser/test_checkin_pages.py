@@ -181,3 +181,21 @@ def test_the_organiser_imports_attendees_and_re_issues_a_ticket(page, live_serve
     page.get_by_role("button", name="Cancel: Wati Browser").click()
     expect(page.locator("#tickets")).to_contain_text("Canceled")
     assert_accessible(page)
+
+
+def test_anyone_registers_for_a_ticket_from_the_home_page(page, live_server):
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="Register for a ticket").click()
+    expect(page.get_by_label("Ticket")).to_contain_text("Attendee (")
+    page.get_by_label("Ticket").select_option(index=0)
+    page.get_by_label("Name").fill("Nurul Hamid")
+    page.get_by_label("Email").fill("nurul.hamid@example.org")
+    page.get_by_label("Organisation").fill("iCentre Brunei")
+    assert_accessible(page)
+    page.get_by_role("button", name="Register").click()
+    expect(page.locator("#register-message")).to_contain_text("Your ticket, with its QR code")
+    page.get_by_label("Name").fill("Nurul Hamid")
+    page.get_by_label("Email").fill("nurul.hamid@example.org")
+    page.get_by_role("button", name="Register").click()
+    expect(page.locator("#register-message")).to_contain_text("already have this ticket")
+    assert_accessible(page)
