@@ -255,3 +255,15 @@ def test_the_demo_has_tickets_lists_and_a_printable_export(tmp_path):
     assert 150 <= len(pdf.pages) <= 170  # about 640 tickets, four a page
     first_page = [text for img in pdf.pages[0].images for text in decoded(img.image)]
     assert len(first_page) == 4
+
+
+async def test_an_unreadable_csv_is_refused_not_a_server_error(client):
+    v = await venue(client)
+    url = f"/api/events/{v.slug}/tickets/import"
+    huge = "name,email,ticket_type\n" + "x" * 200_000 + ",a@example.org,Attendee\n"
+    refused = await client.post(url, json={"csv": huge})
+    assert refused.status_code == 400 and refused.json()["reason"] == "import_invalid"
+    nul = await client.post(
+        url, json={"csv": "name,email,ticket_type\nA\x00,a@example.org,Attendee\n"}
+    )
+    assert nul.status_code in {201, 400}, nul.text  # PostgreSQL stores no NUL: a 400, never a 500

@@ -410,7 +410,14 @@ def _parse_csv(text: str, types: list[dict]) -> tuple[list[dict], list[dict]]:
 async def import_csv(event_id: int, text: str, send: bool = True) -> int:
     """Every row becomes a ticket, or none does: per-line errors in one refusal."""
     types = await TicketType.select(*_TYPE_COLUMNS).where(TicketType.event == event_id)
-    rows, errors = _parse_csv(text, types)
+    try:
+        rows, errors = _parse_csv(text, types)
+    except csv.Error as error:  # a NUL byte, a field beyond the csv module's limit
+        raise InvalidInput(
+            f"Nothing was imported: the file is not readable CSV ({error}).",
+            reason="import_invalid",
+            errors=[{"key": "file", "message": str(error)}],
+        ) from None
     if not errors and not rows:
         errors = [{"key": "line 2", "message": "the file has no rows"}]
     async with transaction():
