@@ -182,8 +182,10 @@ async def run(job: dict, folder: Path, progress: Callable[[int, int], None] | No
 
 
 async def work(folder: Path, poll_s: float = POLL_S) -> None:
-    """Run jobs as they come, until cancelled (every app process runs one)."""
+    """Run jobs as they come, until cancelled (every app process runs one); the first look is
+    a poll after start-up, which leaves the starting process's first requests alone."""
     while True:
+        await asyncio.sleep(poll_s)
         try:
             job = await claim()
             if job is not None:
@@ -193,7 +195,6 @@ async def work(folder: Path, poll_s: float = POLL_S) -> None:
             raise
         except Exception:  # noqa: BLE001 - logged; the worker goes on with the next job
             log.exception("Badge export worker")
-        await asyncio.sleep(poll_s)
 
 
 @contextlib.asynccontextmanager
