@@ -37,6 +37,9 @@ from eventapp.programme.routes import ROUTES as PROGRAMME_ROUTES
 from eventapp.review.routes import ROUTES as REVIEW_ROUTES
 from eventapp.settings import Settings
 from eventapp.system import health
+from eventapp.tickets.exports import export_worker
+from eventapp.tickets.routes import ROUTES as TICKET_ROUTES
+from eventapp.tickets.routes import document_checkin_answers
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *MATCHMAKING_ROUTES,
             *APPLICATION_ROUTES,
             *REVIEW_ROUTES,
+            *TICKET_ROUTES,
             create_static_files_router(
                 path="/",
                 directories=[settings.static_dir],
@@ -153,7 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[app_guard],
         before_send=[add_security_headers],
-        lifespan=[lifespan],
+        lifespan=[lifespan, export_worker],
         state=State(
             {
                 "settings": settings,
@@ -188,4 +192,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
     )
     document_api(app)  # every refusal, declared once by kind in eventapp/openapi.py
+    document_checkin_answers(app)  # check-in refusals in pretix's shape besides problem details
     return app

@@ -150,6 +150,39 @@ def demo(context: click.Context, as_json: bool, live_s: float | None) -> None:
         context.invoke(run, host=None, port=None, workers=1, reload=False)
 
 
+@main.command("export-badges")
+@click.argument("event")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+def export_badges(event: str, out: str) -> None:
+    """Write every valid ticket's badge of EVENT (its slug) into the PDF OUT, with a progress bar.
+
+    The export is a job like the one the API starts: the servers see its progress.
+    """
+    import shutil
+
+    from eventapp.events.service import event_by_slug
+    from eventapp.tickets import exports
+
+    settings = Settings()
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task(f"Badges of {event}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        async def work():
+            row = await event_by_slug(event)
+            job = await exports.start_export(row["id"])
+            claimed = await exports.claim(job["id"])
+            if claimed is None:
+                raise click.ClickException("A server took the job first; follow it in the API.")
+            return await exports.run(claimed, settings.var_dir / "exports", advance)
+
+        path = with_database(settings, work)
+    shutil.copyfile(path, out)
+    console.print(f"[green]Wrote[/] {out}")
+
+
 @main.command("create-organiser")
 @click.option("--email", prompt=True)
 @click.option("--name", prompt=True)

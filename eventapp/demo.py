@@ -11,7 +11,7 @@ import random
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from eventapp.accounts import service as accounts
 from eventapp.accounts.schemas import Role
@@ -249,7 +249,7 @@ def demo_event() -> EventCreate:
     )
 
 
-SEED_STEPS = 7
+SEED_STEPS = 8
 
 
 async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role, str, str]]:
@@ -290,6 +290,8 @@ async def seed_demo(progress: Callable[[str], None] = print) -> list[tuple[Role,
     progress(
         f"reviewers and {reviews} reviews" if reviews else "reviews already there, or none due"
     )
+    await seed_tickets(event_id)
+    progress("tickets, check-in lists and a morning of check-ins")
     return logins
 
 
@@ -308,6 +310,132 @@ async def _seed_meetings(event_id: int) -> None:
     await seed_meetings(
         event_id, list(SECTORS), f"investor@{DEMO_DOMAIN}", f"startup@{DEMO_DOMAIN}"
     )
+
+
+DEMO_ATTENDEES = 480
+# (kind, name, capacity, public, how many the demo issues from its CSV)
+DEMO_TICKET_TYPES = [
+    ("attendee", "Attendee", 800, True, DEMO_ATTENDEES),
+    ("investor", "Investor", 120, False, 0),
+    ("startup", "Start-up team", 150, False, 0),
+    ("media", "Media", 40, True, 24),
+    ("staff", "Staff", 60, False, 20),
+    ("vip", "VIP", 30, False, 16),
+]
+
+
+async def seed_tickets(event_id: int) -> None:
+    """Ticket types, about 600 tickets (attendees from CSV, investors and start-up teams from
+    their roles), the lists Day 1, Day 2 and Investor lounge, and a morning of Day 1 arrivals.
+    Written once; the role tickets are topped up on every run (the demo logins get theirs)."""
+    from eventapp.tickets import service as tickets
+    from eventapp.tickets.tables import TicketType
+
+    if not await TicketType.exists().where(TicketType.event == event_id):
+        type_ids = {}
+        for kind, name, capacity, public, _ in DEMO_TICKET_TYPES:
+            row = await tickets.create_ticket_type(
+                event_id,
+                {
+                    "kind": kind,
+                    "name": name,
+                    "capacity": capacity,
+                    "public": public,
+                    "sales_from": None,
+                    "sales_until": None,
+                },
+                send=False,
+            )
+            type_ids[kind] = row["id"]
+        await tickets.import_csv(event_id, _demo_csv(), send=False)
+        opening = [
+            (datetime(2027, 3, 18, 1, 0, tzinfo=UTC), datetime(2027, 3, 18, 10, 0, tzinfo=UTC)),
+            (datetime(2027, 3, 19, 1, 0, tzinfo=UTC), datetime(2027, 3, 19, 9, 0, tzinfo=UTC)),
+        ]
+        day_1 = await tickets.create_list(
+            event_id,
+            {
+                "name": "Day 1",
+                "ticket_types": [],
+                "valid_from": opening[0][0],
+                "valid_until": opening[0][1],
+                "multi_entry": False,
+                "allow_exit": True,
+            },
+        )
+        await tickets.create_list(
+            event_id,
+            {
+                "name": "Day 2",
+                "ticket_types": [],
+                "valid_from": opening[1][0],
+                "valid_until": opening[1][1],
+                "multi_entry": False,
+                "allow_exit": True,
+            },
+        )
+        await tickets.create_list(
+            event_id,
+            {
+                "name": "Investor lounge",
+                "ticket_types": [type_ids["investor"], type_ids["startup"], type_ids["vip"]],
+                "valid_from": None,
+                "valid_until": None,
+                "multi_entry": False,
+                "allow_exit": True,
+            },
+        )
+        await tickets.issue_role_tickets(event_id, send=False)
+        await _seed_arrivals(event_id, day_1["id"], opening[0][0])
+    await tickets.issue_role_tickets(event_id, send=False)
+
+
+def _demo_csv() -> str:
+    rng = random.Random(2027)
+    people = [row for row in ASEAN]
+    lines = ["name,email,organisation,ticket_type"]
+    organisations = [name for _, _, incubators, _, _ in ASEAN for name in incubators]
+    organisations += [firm for _, _, firm in INVESTOR_FIRMS]
+    n = 0
+    for kind, type_name, _, _, count in DEMO_TICKET_TYPES:
+        for _ in range(count):
+            _, _, _, given, family = rng.choice(people)
+            name = f"{rng.choice(given)} {rng.choice(family)}"
+            organisation = (
+                rng.choice(organisations)
+                if kind != "media"
+                else rng.choice(
+                    ["The Straits Times", "Tech in Asia", "e27", "Nikkei Asia", "DealStreetAsia"]
+                )
+            )
+            n += 1
+            lines.append(
+                f'"{name}",{_slug(name)}.{n}@{kind}.{DEMO_DOMAIN},"{organisation}",{type_name}'
+            )
+    return "\n".join(lines) + "\n"
+
+
+async def _seed_arrivals(event_id: int, list_id: int, doors_open: datetime) -> None:
+    """A morning at the Day 1 doors: a rush at opening, tailing off (for the dashboard's chart)."""
+    from eventapp.tickets import service as tickets
+    from eventapp.tickets.tables import Ticket
+
+    door = await accounts.user_by_email(f"door-staff@{DEMO_DOMAIN}")
+    rng = random.Random(318)
+    rows = await Ticket.select(Ticket.secret).where(Ticket.event == event_id).order_by(Ticket.id)
+    chosen = rng.sample(rows, k=min(260, len(rows)))
+    for index, row in enumerate(chosen):
+        minutes = min(rng.expovariate(1 / 35), 170)
+        await tickets.check_in(
+            event_id,
+            secret=row["secret"],
+            list_id=list_id,
+            kind="entry",
+            nonce=f"demo-{index}",
+            staff_id=door["id"] if door else None,
+            scanned_at=doors_open + timedelta(minutes=minutes),
+            gate=rng.choice(["Hall A North", "Hall A South"]),
+        )
 
 
 async def _seed_event(organiser_email: str) -> int:

@@ -36,6 +36,16 @@ from eventapp.review.tables import (
     SelectionLock,
 )
 from eventapp.settings import PROJECT_ROOT
+from eventapp.tickets.tables import (
+    BadgeExport,
+    Checkin,
+    CheckinList,
+    RevokedSecret,
+    Ticket,
+    TicketKey,
+    TicketType,
+    WaitlistEntry,
+)
 
 APP_CONFIG = AppConfig(
     app_name="eventapp",
@@ -69,6 +79,14 @@ APP_CONFIG = AppConfig(
         Review,
         SelectionBoard,
         SelectionLock,
+        TicketKey,
+        TicketType,
+        Ticket,
+        RevokedSecret,
+        WaitlistEntry,
+        CheckinList,
+        Checkin,
+        BadgeExport,
     ],
     migration_dependencies=[],
     commands=[],

@@ -26,6 +26,8 @@ PUBLIC_ROUTES = {
     ("GET", "/api/events/{slug:str}/programme"),
     ("GET", "/api/events/{slug:str}/programme/agenda-qr.png"),
     ("GET", "/api/events/{slug:str}/programme/releases"),
+    ("GET", "/api/events/{slug:str}/ticket-types"),
+    ("POST", "/api/events/{slug:str}/registrations"),
     ("POST", "/api/invitations/preview"),
     ("POST", "/api/invitations/accept"),
     ("GET", "/api/calendar/{token:str}"),

@@ -394,6 +394,21 @@ async def people_in_event(event_id: int, page: PageRequest) -> tuple[list[dict],
     return rows, await UserEventRole.count().where(condition)
 
 
+async def people_with_role(event_id: int, role: str) -> list[dict]:
+    """Everyone holding `role` in the event, with their organisation's name (tickets issue
+    investors and start-up teams theirs from this)."""
+    return (
+        await UserEventRole.select(
+            UserEventRole.user.id.as_alias("user_id"),
+            UserEventRole.user.name.as_alias("name"),
+            UserEventRole.user.email.as_alias("email"),
+            UserEventRole.user.organisation.name.as_alias("organisation"),
+        )
+        .where((UserEventRole.event == event_id) & (UserEventRole.role == role))
+        .order_by(UserEventRole.user.id)
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Invitations: one-time, expiring links that create the account and grant the role.
 

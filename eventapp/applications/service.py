@@ -842,6 +842,39 @@ async def selected_startups(event_id: int) -> list[dict]:
     ]
 
 
+async def startups_taking_part(event_id: int) -> list[dict]:
+    """The start-ups that pitch and meet investors (programme, matchmaking), as `selected_startups`.
+
+    Those selected through the call; an event that selects nobody through a call (its organisers
+    invited the start-ups themselves) has the start-ups whose people hold the start-up role in it.
+    """
+    return await selected_startups(event_id) or await _startups_with_the_role(event_id)
+
+
+async def _startups_with_the_role(event_id: int) -> list[dict]:
+    rows = await Organisation.raw(
+        "SELECT DISTINCT o.id, o.name, o.country, o.description, o.website FROM organisations o "
+        'JOIN users u ON u.organisation = o.id JOIN user_event_roles r ON r."user" = u.id '
+        "WHERE r.event = {} AND r.role = 'startup' AND o.kind = 'startup' ORDER BY o.name",
+        event_id,
+    )
+    return [
+        {
+            "organisation_id": row["id"],
+            "name": row["name"],
+            "country": row["country"],
+            "one_liner": row["description"],
+            "sectors": [],
+            "stage": "",
+            "funding_sought_usd": None,
+            "women_led": False,
+            "logo_url": None,
+            "website": row["website"],
+        }
+        for row in rows
+    ]
+
+
 async def candidates_facts(event_id: int) -> list[dict]:
     """Per submitted application (not withdrawn, declined or draft), what the optimiser needs."""
     rows = await fetch_all_off_loop(

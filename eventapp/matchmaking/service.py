@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 
 from eventapp.accounts.security import new_token, token_digest
 from eventapp.accounts.service import my_events
-from eventapp.accounts.tables import Organisation, User
+from eventapp.accounts.tables import User
+from eventapp.applications.service import startups_taking_part
 from eventapp.db import transaction
 from eventapp.errors import Conflict, Forbidden, NotFound
 from eventapp.events.service import event_by_slug
@@ -78,32 +79,8 @@ def _json(value: Any) -> Any:
 
 
 async def participating_startups(event_id: int) -> list[dict]:
-    """The start-ups that meet investors, in the shape `applications.selected_startups` returns.
-
-    Until the applications capability is merged: organisations of kind startup whose people hold
-    the role startup in the event. Switch this body to `selected_startups(event_id)` then.
-    """
-    rows = await Organisation.raw(
-        "SELECT DISTINCT o.id, o.name, o.country, o.description, o.website FROM organisations o "
-        'JOIN users u ON u.organisation = o.id JOIN user_event_roles r ON r."user" = u.id '
-        "WHERE r.event = {} AND r.role = 'startup' AND o.kind = 'startup' ORDER BY o.id",
-        event_id,
-    )
-    return [
-        {
-            "organisation_id": row["id"],
-            "name": row["name"],
-            "country": row["country"],
-            "one_liner": row["description"],
-            "sectors": [],
-            "stage": "",
-            "funding_sought_usd": None,
-            "women_led": False,
-            "logo_url": None,
-            "website": row["website"],
-        }
-        for row in rows
-    ]
+    """The start-ups that meet investors (see `applications.service.startups_taking_part`)."""
+    return await startups_taking_part(event_id)
 
 
 async def event_investors(event_id: int) -> list[dict]:

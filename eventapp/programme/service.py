@@ -14,8 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from eventapp.accounts.schemas import Role
-from eventapp.accounts.tables import Organisation, User, UserEventRole
+from eventapp.applications.service import startups_taking_part
 from eventapp.db import transaction
 from eventapp.errors import Conflict, InvalidInput, NotFound
 from eventapp.events.service import days_of
@@ -50,45 +49,12 @@ def now_utc() -> datetime:
 
 
 # --------------------------------------------------------------------------------------------------
-# The selected start-ups (one adapter: the applications capability replaces its body at merge)
+# The start-ups taking part: the applications capability decides
 
 
 async def participating_startups(event_id: int) -> list[dict]:
-    """The start-ups taking part, in the shape `applications.service.selected_startups` gives:
-    until it lands, organisations of kind startup whose people hold the startup role here."""
-    people = UserEventRole.select(UserEventRole.user).where(
-        (UserEventRole.event == event_id) & (UserEventRole.role == Role.startup.value)
-    )
-    rows = (
-        await Organisation.select(
-            Organisation.id,
-            Organisation.name,
-            Organisation.country,
-            Organisation.description,
-            Organisation.website,
-        )
-        .where(
-            (Organisation.kind == "startup")
-            & Organisation.id.is_in(User.select(User.organisation).where(User.id.is_in(people)))
-        )
-        .order_by(Organisation.name)
-        .run()
-    )
-    return [
-        {
-            "organisation_id": row["id"],
-            "name": row["name"],
-            "country": row["country"],
-            "one_liner": row["description"],
-            "sectors": [],
-            "stage": "",
-            "funding_sought_usd": None,
-            "women_led": False,
-            "logo_url": None,
-            "website": row["website"],
-        }
-        for row in rows
-    ]
+    """The start-ups that pitch (see `applications.service.startups_taking_part`)."""
+    return await startups_taking_part(event_id)
 
 
 # --------------------------------------------------------------------------------------------------

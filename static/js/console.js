@@ -7,6 +7,8 @@ const PAGES = [
   { href: "/stage.html", label: "Stage" },
   { href: "/meetings.html", label: "Meetings" },
   { href: "/outbox.html", label: "Mail" },
+  { href: "/tickets.html", label: "Tickets" },
+  { href: "/checkin.html", label: "Check-in" },
 ];
 
 /** Fill `nav` with links to every console page of the event `slug`, marking the current one. */

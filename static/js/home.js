@@ -4,10 +4,13 @@ import { api, explain, formatDay, show, whoAmI } from "./api.js";
 // Pages per role. Each capability adds its page here as it lands.
 const ROLE_PAGES = {
   organiser: [{ label: "Event settings, people and invitations", href: (slug) => `/organiser.html?event=${slug}` }],
-  reviewer: [],
+  reviewer: [{ label: "Review applications", href: (slug) => `/review.html?event=${slug}` }],
   investor: [{ label: "Meet start-ups: fit, preferences, requests, my meetings", href: (slug) => `/investor.html?event=${slug}` }],
-  startup: [{ label: "Meet investors: my meetings, preferences", href: (slug) => `/startup.html?event=${slug}` }],
-  door_staff: [],
+  startup: [
+    { label: "My application", href: (slug) => `/apply.html?event=${slug}` },
+    { label: "Meet investors: my meetings, preferences", href: (slug) => `/startup.html?event=${slug}` },
+  ],
+  door_staff: [{ label: "Door scanner", href: (slug) => `/scan.html?event=${slug}` }],
 };
 
 const ROLE_NAMES = {
@@ -40,6 +43,8 @@ function renderEvent(event) {
     `Times in ${event.timezone}`,
   ].filter(Boolean);
   $("event-facts").replaceChildren(...facts.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
+  $("register-link").href = `/register.html?event=${encodeURIComponent(event.slug)}`;
+  $("register").hidden = !event.published;
 }
 
 function renderEventList(events, current) {

@@ -1,0 +1,248 @@
+"""Badges as images and print-ready PDFs: pure, no database (name, organisation, a colour band
+for the ticket type, the event, the ticket's QR code).
+
+A badge is A6 at 150 dpi (620 x 874 px); four fill an A4 page. What every badge of one event and
+kind shares (the band, the event's name) is drawn once and copied; per badge only the name, the
+organisation and the QR code are drawn.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from PIL import Image, ImageDraw, ImageFont
+
+from eventapp.tickets.qr import qr_image
+
+DPI = 150
+BADGE_SIZE = (620, 874)  # A6 portrait at 150 dpi
+PAGE_SIZE = (1240, 1748)  # A4 portrait at 150 dpi: two by two badges
+QR_SCALE = 8  # pixels a module: 49 modules (quiet zone included) -> 392 px
+
+KINDS = ("attendee", "investor", "startup", "media", "staff", "vip")
+KIND_LABELS = {
+    "attendee": "Attendee",
+    "investor": "Investor",
+    "startup": "Start-up team",
+    "media": "Media",
+    "staff": "Staff",
+    "vip": "VIP",
+}
+# Band colours with white text at a contrast of at least 4.5:1.
+KIND_COLOURS = {
+    "attendee": (11, 110, 79),
+    "investor": (20, 33, 61),
+    "startup": (179, 38, 30),
+    "media": (106, 27, 154),
+    "staff": (66, 66, 66),
+    "vip": (150, 100, 0),
+}
+_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """What one badge shows."""
+
+    name: str
+    organisation: str
+    kind: str
+    event_name: str
+    secret: str
+
+
+@functools.lru_cache(maxsize=32)
+def _font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    filename = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    for folder in _FONT_DIRS:
+        if (folder / filename).exists():
+            return ImageFont.truetype(str(folder / filename), size)
+    return ImageFont.load_default(size=size)
+
+
+def _fitted(draw: ImageDraw.ImageDraw, text: str, width: int, size: int, bold: bool = True):
+    """The largest font up to `size` in which `text` fits `width`, and the text (cut if need be)."""
+    while size > 14:
+        font = _font(size, bold)
+        if draw.textlength(text, font=font) <= width:
+            return font, text
+        size -= 4
+    font = _font(size, bold)
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return font, text + "…"
+
+
+# One palette for every badge and page: a badge is drawn straight in palette mode (no colour
+# reduction afterwards, the costliest step of a PNG or PDF page otherwise).
+WHITE, BLACK, NAVY, SLATE, GREY = range(5)
+_BAND = {kind: 5 + index for index, kind in enumerate(KINDS)}
+PALETTE = bytes(
+    [255, 255, 255, 0, 0, 0, 20, 33, 61, 60, 70, 90, 200, 200, 200]
+    + [channel for kind in KINDS for channel in KIND_COLOURS[kind]]
+)
+
+
+def _canvas(size: tuple[int, int]) -> Image.Image:
+    image = Image.new("P", size, WHITE)
+    image.putpalette(PALETTE)
+    return image
+
+
+def _draw(image: Image.Image) -> ImageDraw.ImageDraw:
+    draw = ImageDraw.Draw(image)
+    draw.fontmode = "1"  # palette images take no blended edges; at 150 dpi print it is crisp
+    return draw
+
+
+@functools.lru_cache(maxsize=64)
+def _template(event_name: str, kind: str) -> Image.Image:
+    """The parts every badge of one event and kind shares: the event line and the colour band."""
+    image = _canvas(BADGE_SIZE)
+    draw = _draw(image)
+    width = BADGE_SIZE[0] - 60
+    font, text = _fitted(draw, event_name, width, 30)
+    draw.text((30, 28), text, fill=NAVY, font=font)
+    band_top = BADGE_SIZE[1] - 110
+    draw.rectangle((0, band_top, BADGE_SIZE[0], BADGE_SIZE[1]), fill=_BAND.get(kind, 5))
+    label = KIND_LABELS.get(kind, kind.title()).upper()
+    draw.text((BADGE_SIZE[0] // 2, band_top + 55), label, fill=WHITE, font=_font(46), anchor="mm")
+    return image
+
+
+def badge_image(badge: Badge) -> Image.Image:
+    """The badge as a palette image (`PALETTE`), A6 at 150 dpi."""
+    image = _template(badge.event_name, badge.kind).copy()
+    draw = _draw(image)
+    width = BADGE_SIZE[0] - 60
+    font, name = _fitted(draw, badge.name, width, 56)
+    draw.text((30, 90), name, fill=NAVY, font=font)
+    if badge.organisation:
+        font, organisation = _fitted(draw, badge.organisation, width, 34, bold=False)
+        draw.text((30, 168), organisation, fill=SLATE, font=font)
+    code = qr_image(badge.secret, QR_SCALE)  # 1-bit, dark modules 0, its quiet zone included
+    # Dark modules as the palette's black (1), the rest white (0): the 1-bit code's 0/255 as 1/0.
+    image.paste(code.point([1] + [0] * 255, "L"), ((BADGE_SIZE[0] - code.width) // 2, 240))
+    return image
+
+
+def badge_png(badge: Badge) -> bytes:
+    buffer = io.BytesIO()
+    badge_image(badge).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def pages(badges: Iterable[Badge]) -> Iterator[Image.Image]:
+    """A4 pages of four badges each, with thin cut marks between them (palette images)."""
+    page: Image.Image | None = None
+    for index, badge in enumerate(badges):
+        slot = index % 4
+        if slot == 0:
+            if page is not None:
+                yield page
+            page = _canvas(PAGE_SIZE)
+        assert page is not None
+        x, y = (slot % 2) * BADGE_SIZE[0], (slot // 2) * BADGE_SIZE[1]
+        page.paste(badge_image(badge), (x, y))
+        draw = ImageDraw.Draw(page)
+        draw.line((BADGE_SIZE[0], 0, BADGE_SIZE[0], PAGE_SIZE[1]), fill=GREY)
+        draw.line((0, BADGE_SIZE[1], PAGE_SIZE[0], BADGE_SIZE[1]), fill=GREY)
+    if page is not None:
+        yield page
+
+
+@dataclass(frozen=True, slots=True)
+class PageImage:
+    """A page as a PDF wants it: palette indexes, zlib-compressed, and the palette (RGB bytes)."""
+
+    pixels: bytes
+    palette: bytes
+
+
+def page_image(page: Image.Image) -> PageImage:
+    """Badges have few colours: an indexed, deflated page is lossless (crisp QR codes) and about
+    a seventh of a JPEG's size (40 KB an A4 page)."""
+    return PageImage(zlib.compress(page.tobytes(), 6), PALETTE)
+
+
+def page_images(badges: list[Badge]) -> list[PageImage]:
+    """Pages of these badges (what a worker process hands back to the PDF writer)."""
+    return [page_image(page) for page in pages(badges)]
+
+
+class PdfWriter:
+    """A PDF whose pages are each one indexed image, written page by page so that memory stays
+    flat however many badges there are (Pillow's PDF writer holds every page in memory at once).
+    """
+
+    def __init__(self, out: BinaryIO, page_size: tuple[int, int] = PAGE_SIZE) -> None:
+        self.out = out
+        self.width_pt = page_size[0] * 72 / DPI
+        self.height_pt = page_size[1] * 72 / DPI
+        self.page_size = page_size
+        self.position = 0
+        self.offsets: dict[int, int] = {}
+        self.page_ids: list[int] = []
+        self.next_id = 3  # 1 is the catalogue, 2 the page tree, both written last
+        self._write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+
+    def _write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.position += len(data)
+
+    def _object(self, number: int, body: str, stream: bytes | None = None) -> None:
+        self.offsets[number] = self.position
+        self._write(f"{number} 0 obj\n{body}".encode())
+        if stream is not None:
+            self._write(b"\nstream\n" + stream + b"\nendstream")
+        self._write(b"\nendobj\n")
+
+    def add_page(self, image: PageImage) -> None:
+        number, content, page = self.next_id, self.next_id + 1, self.next_id + 2
+        self.next_id += 3
+        width, height = self.page_size
+        colours = len(image.palette) // 3
+        self._object(
+            number,
+            f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace "
+            f"[/Indexed /DeviceRGB {colours - 1} <{image.palette.hex()}>] /BitsPerComponent 8 "
+            f"/Filter /FlateDecode /Length {len(image.pixels)} >>",
+            image.pixels,
+        )
+        draw = f"q {self.width_pt:.2f} 0 0 {self.height_pt:.2f} 0 0 cm /Im0 Do Q".encode()
+        self._object(content, f"<< /Length {len(draw)} >>", draw)
+        self._object(
+            page,
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {self.width_pt:.2f} "
+            f"{self.height_pt:.2f}] /Resources << /XObject << /Im0 {number} 0 R >> >> "
+            f"/Contents {content} 0 R >>",
+        )
+        self.page_ids.append(page)
+
+    def close(self) -> None:
+        self._object(1, "<< /Type /Catalog /Pages 2 0 R >>")
+        kids = " ".join(f"{number} 0 R" for number in self.page_ids)
+        self._object(2, f"<< /Type /Pages /Kids [{kids}] /Count {len(self.page_ids)} >>")
+        start, size = self.position, self.next_id
+        rows = [f"xref\n0 {size}\n", "0000000000 65535 f \n"]
+        rows += [f"{self.offsets[number]:010d} 00000 n \n" for number in range(1, size)]
+        self._write("".join(rows).encode())
+        self._write(
+            f"trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{start}\n%%EOF\n".encode()
+        )
+
+
+def badges_pdf(badges: Iterable[Badge]) -> bytes:
+    """A print-ready A4 PDF, four badges a page."""
+    buffer = io.BytesIO()
+    writer = PdfWriter(buffer)
+    for page in pages(badges):
+        writer.add_page(page_image(page))
+    writer.close()
+    return buffer.getvalue()

@@ -1,0 +1,130 @@
+// Organiser: ticket types and what is left, CSV import, and each ticket (cancel, block,
+// re-issue, mail again, badge).
+import { api, explain, show, whoAmI } from "./api.js";
+import { renderConsoleNav } from "./console.js";
+import { pagedList } from "./pager.js";
+
+const $ = (id) => document.getElementById(id);
+const slug = new URLSearchParams(location.search).get("event") || "";
+const base = `/api/events/${encodeURIComponent(slug)}`;
+const STATUS = { valid: "Valid", canceled: "Canceled", blocked: "Blocked" };
+
+function cell(content) {
+  const td = document.createElement("td");
+  td.append(content);
+  return td;
+}
+
+async function loadTypes() {
+  const page = await api(`${base}/ticket-types?limit=200`);
+  $("types").replaceChildren(...page.items.map((type) => {
+    const tr = document.createElement("tr");
+    const sales = type.on_sale ? "on sale" : type.public ? "not on sale now" : "invitation only";
+    tr.append(cell(`${type.name} (${type.kind})`), cell(`${type.sold} of ${type.capacity}`),
+      cell(String(type.available)), cell(String(type.waiting)), cell(sales));
+    return tr;
+  }));
+}
+
+function action(label, name, path, done) {
+  const button = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: label });
+  button.setAttribute("aria-label", `${label}: ${name}`);
+  button.addEventListener("click", async () => {
+    try {
+      await api(path, { method: "POST" });
+      show($("tickets-message"), `${done}: ${name}.`, "ok");
+      await Promise.all([tickets.load(), loadTypes()]);
+    } catch (error) {
+      show($("tickets-message"), explain(error), "error");
+    }
+  });
+  return button;
+}
+
+const tickets = pagedList({
+  url: `${base}/tickets`,
+  body: $("tickets"),
+  controls: $("tickets-pager"),
+  label: "tickets",
+  render: (ticket) => {
+    const tr = document.createElement("tr");
+    const path = `${base}/tickets/${ticket.id}`;
+    const actions = document.createElement("div");
+    actions.className = "pager";
+    if (ticket.status !== "canceled") {
+      actions.append(
+        action("Re-issue", ticket.name, `${path}/reissue`, "New QR code mailed"),
+        action("Mail again", ticket.name, `${path}/resend`, "Mailed again"),
+        ticket.status === "blocked" ? action("Unblock", ticket.name, `${path}/unblock`, "Unblocked") : action("Block", ticket.name, `${path}/block`, "Blocked"),
+        action("Cancel", ticket.name, `${path}/cancel`, "Canceled"),
+      );
+      const badge = Object.assign(document.createElement("a"), { href: `${path}/badge.png`, textContent: "Badge" });
+      badge.setAttribute("aria-label", `Badge of ${ticket.name}`);
+      actions.append(badge);
+    }
+    const who = `${ticket.name}${ticket.organisation ? `, ${ticket.organisation}` : ""} <${ticket.email}>`;
+    tr.append(cell(who), cell(ticket.type_name), cell(STATUS[ticket.status]), cell(actions));
+    return tr;
+  },
+});
+
+async function addType(event) {
+  event.preventDefault();
+  const form = event.target;
+  try {
+    await api(`${base}/ticket-types`, {
+      method: "POST",
+      body: { kind: form.kind.value, name: form.name.value, capacity: Number(form.capacity.value), public: form.public.checked },
+    });
+    show($("types-message"), `Added ${form.name.value}.`, "ok");
+    form.reset();
+    await Promise.all([loadTypes(), tickets.load()]);
+  } catch (error) {
+    show($("types-message"), explain(error), "error");
+  }
+}
+
+async function importCsv(event) {
+  event.preventDefault();
+  $("import-errors").replaceChildren();
+  try {
+    const answer = await api(`${base}/tickets/import`, { method: "POST", body: { csv: $("import-csv").value, send: $("import-send").checked } });
+    show($("import-message"), `Imported ${answer.created} tickets.`, "ok");
+    $("import-csv").value = "";
+    await Promise.all([loadTypes(), tickets.restart()]);
+  } catch (error) {
+    show($("import-message"), error.message, "error");
+    $("import-errors").replaceChildren(...error.errors.map((e) => Object.assign(document.createElement("li"), { textContent: `${e.key}: ${e.message}` })));
+  }
+}
+
+async function start() {
+  const me = await whoAmI();
+  if (!me) {
+    show($("page-message"), "Sign in on the home page first.", "error");
+    return;
+  }
+  $("who").textContent = `Signed in as ${me.name || me.email}`;
+  const mine = me.events.find((event) => event.slug === slug);
+  if (!mine || !mine.roles.includes("organiser")) {
+    show($("page-message"), "Only this event's organisers can manage its tickets.", "error");
+    return;
+  }
+  renderConsoleNav($("console-nav"), slug);
+  for (const id of ["types-section", "import-section", "tickets-section"]) $(id).hidden = false;
+  $("type-form").addEventListener("submit", addType);
+  $("import-form").addEventListener("submit", importCsv);
+  $("role-tickets").addEventListener("click", async () => {
+    try {
+      const answer = await api(`${base}/tickets/for-roles`, { method: "POST" });
+      const missing = answer.missing_types.length ? ` No ticket type yet for: ${answer.missing_types.join(", ")}.` : "";
+      show($("types-message"), `${answer.issued} new tickets; ${answer.short} left without (type full).${missing}`, "ok");
+      await Promise.all([loadTypes(), tickets.load()]);
+    } catch (error) {
+      show($("types-message"), explain(error), "error");
+    }
+  });
+  await Promise.all([loadTypes(), tickets.load()]);
+}
+
+start().catch((error) => show($("page-message"), explain(error), "error"));

@@ -1,0 +1,283 @@
+"""Door check-in: pretix's answers and reasons, retries, offline uploads, races, undo, search."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eventapp.tickets.signer import ALPHABET, TicketSigner, generate_key
+from tests.tickets_helpers import bearer, scan, ticket, venue
+
+
+async def test_a_ticket_enters_once_and_the_second_scan_names_the_first(client):
+    v = await venue(client)
+    t = await ticket(client, v)
+    first = await scan(client, v, t["secret"], gate="North")
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["status"] == "ok" and body["attendee"]["name"] == "Ana Santos"
+    assert body["attendee"]["ticket_type"] == "Attendee" and body["list"] == "Day 1"
+    again = await scan(client, v, t["secret"], gate="South")
+    assert again.status_code == 400
+    refused = again.json()
+    assert refused["status"] == "error" and refused["reason"] == "already_redeemed"
+    assert refused["earlier"]["gate"] == "North" and refused["earlier"]["staff"] == "Door"
+    assert refused["earlier"]["scanned_at"] == body["scanned_at"]
+
+
+async def test_unknown_and_forged_secrets_are_invalid_404(client):
+    v = await venue(client)
+    t = await ticket(client, v)
+    forged = TicketSigner(generate_key()[0]).sign(t["id"], v.types["attendee"]["id"])
+    for secret in ("hello", forged, t["secret"][:-1] + ("A" if t["secret"][-1] != "A" else "Q")):
+        response = await scan(client, v, secret)
+        assert response.status_code == 404
+        assert response.json() == {
+            "status": "error",
+            "reason": "invalid",
+            "detail": "This is not a ticket of this event.",
+        }
+
+
+async def test_canceled_blocked_and_reissued_tickets_are_refused_with_their_reason(client):
+    v = await venue(client)
+    canceled = await ticket(client, v, email="c@example.org")
+    blocked = await ticket(client, v, email="b@example.org")
+    reissued = await ticket(client, v, email="r@example.org")
+    slug = v.slug
+    assert (
+        await client.post(f"/api/events/{slug}/tickets/{canceled['id']}/cancel")
+    ).status_code == 200
+    assert (
+        await client.post(f"/api/events/{slug}/tickets/{blocked['id']}/block")
+    ).status_code == 200
+    fresh = (await client.post(f"/api/events/{slug}/tickets/{reissued['id']}/reissue")).json()
+    assert fresh["secret"] != reissued["secret"]
+    assert (await scan(client, v, canceled["secret"])).json()["reason"] == "canceled"
+    assert (await scan(client, v, blocked["secret"])).json()["reason"] == "blocked"
+    old = await scan(client, v, reissued["secret"])
+    assert old.status_code == 400 and old.json()["reason"] == "revoked"
+    assert old.json()["attendee"]["name"] == "Ana Santos"
+    assert (await scan(client, v, fresh["secret"])).status_code == 201
+    # Unblocked, the ticket passes again; the revocation list no longer names it.
+    revoked = (await client.get(f"/api/events/{slug}/revocations", headers=v.door)).json()
+    assert revoked["total"] == 3
+    await client.post(f"/api/events/{slug}/tickets/{blocked['id']}/unblock")
+    assert (await scan(client, v, blocked["secret"])).status_code == 201
+    revoked = (await client.get(f"/api/events/{slug}/revocations", headers=v.door)).json()
+    assert revoked["total"] == 2
+
+
+async def test_the_wrong_list_and_the_wrong_day_are_product_and_invalid_time(client):
+    v = await venue(client)
+    t = await ticket(client, v)
+    wrong_list = await scan(client, v, t["secret"], "Investor lounge")
+    assert wrong_list.status_code == 400 and wrong_list.json()["reason"] == "product"
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    day2 = await client.post(
+        f"/api/events/{v.slug}/checkin-lists",
+        json={
+            "name": "Day 2",
+            "valid_from": tomorrow.isoformat(),
+            "valid_until": (tomorrow + timedelta(hours=9)).isoformat(),
+        },
+    )
+    v.lists["Day 2"] = day2.json()
+    today = await scan(client, v, t["secret"], "Day 2")
+    assert today.status_code == 400 and today.json()["reason"] == "invalid_time"
+    on_the_day = await scan(
+        client, v, t["secret"], "Day 2", scanned_at=(tomorrow + timedelta(hours=1)).isoformat()
+    )
+    assert on_the_day.status_code == 201
+
+
+async def test_exit_and_re_entry(client):
+    v = await venue(client)
+    t = await ticket(client, v, kind="investor")
+    lounge = "Investor lounge"
+    assert (await scan(client, v, t["secret"], lounge, type="exit")).json()["reason"] == "rules"
+    assert (await scan(client, v, t["secret"], lounge)).status_code == 201
+    assert (await scan(client, v, t["secret"], lounge)).json()["reason"] == "already_redeemed"
+    assert (await scan(client, v, t["secret"], lounge, type="exit")).status_code == 201
+    assert (await scan(client, v, t["secret"], lounge)).status_code == 201
+    # Day 1 scans no exits; the hall admits any number of times.
+    assert (await scan(client, v, t["secret"], "Day 1", type="exit")).json()["reason"] == "rules"
+    for _ in range(3):
+        assert (await scan(client, v, t["secret"], "Hall")).status_code == 201
+    counts = (await client.get(f"/api/events/{v.slug}/checkin-counts")).json()
+    by_list = {row["list"]: row for row in counts["lists"]}
+    assert by_list[lounge] == {
+        "list_id": v.lists[lounge]["id"],
+        "list": lounge,
+        "inside": 1,
+        "entries": 2,
+        "exits": 1,
+    }
+    assert by_list["Hall"]["entries"] == 3
+    assert sum(bucket["entries"] for bucket in counts["arrivals"]) == 5
+
+
+async def test_a_retried_nonce_returns_the_first_answer_and_counts_once(client):
+    v = await venue(client)
+    t = await ticket(client, v)
+    body = {"secret": t["secret"], "list": v.lists["Day 1"]["id"], "type": "entry", "nonce": "x1"}
+    url = f"/api/events/{v.slug}/checkins"
+    first = await client.post(url, json=body, headers=v.door)
+    retry = await client.post(url, json=body, headers=v.door)
+    assert first.status_code == retry.status_code == 201
+    assert first.json() == retry.json()
+    refused = await client.post(url, json={**body, "nonce": "x2"}, headers=v.door)
+    refused_again = await client.post(url, json={**body, "nonce": "x2"}, headers=v.door)
+    assert refused.json() == refused_again.json() and refused.json()["reason"] == "already_redeemed"
+    scans = (await client.get(f"/api/events/{v.slug}/checkins", headers=v.door)).json()
+    assert scans["total"] == 2
+    counts = (await client.get(f"/api/events/{v.slug}/checkin-counts")).json()
+    assert counts["lists"][0]["entries"] == 1
+
+
+async def test_offline_uploads_are_recorded_never_refused_and_flagged_on_conflict(client):
+    v = await venue(client)
+    t = await ticket(client, v)
+    other = await ticket(client, v, email="b@example.org")
+    earlier = datetime.now(UTC) - timedelta(minutes=30)
+    online = await scan(client, v, t["secret"], gate="North")
+    assert online.status_code == 201
+    upload = await scan(
+        client, v, t["secret"], gate="South", offline=True, scanned_at=earlier.isoformat()
+    )
+    assert upload.status_code == 201
+    assert (
+        upload.json()["conflict"] is True and upload.json()["conflict_reason"] == "already_redeemed"
+    )
+    clean = await scan(client, v, other["secret"], offline=True, scanned_at=earlier.isoformat())
+    assert clean.status_code == 201 and clean.json()["conflict"] is False
+    assert clean.json()["scanned_at"].startswith(earlier.isoformat()[:19])
+    flagged = (
+        await client.get(
+            f"/api/events/{v.slug}/checkins", params={"conflicts": True}, headers=v.door
+        )
+    ).json()
+    assert [row["gate"] for row in flagged["items"]] == ["South"]
+
+
+async def test_an_organiser_undoes_an_admission_and_the_ticket_enters_again(client):
+    v = await venue(client)
+    t = await ticket(client, v)
+    admitted = (await scan(client, v, t["secret"])).json()
+    undo = await client.post(f"/api/events/{v.slug}/checkins/{admitted['checkin_id']}/undo")
+    assert undo.status_code == 200 and undo.json()["undone"] is True
+    again = await client.post(f"/api/events/{v.slug}/checkins/{admitted['checkin_id']}/undo")
+    assert again.status_code == 409 and again.json()["reason"] == "not_undoable"
+    assert (await scan(client, v, t["secret"])).status_code == 201
+    # Door staff may scan but not undo.
+    door_undo = await client.post(
+        f"/api/events/{v.slug}/checkins/{admitted['checkin_id']}/undo", headers=v.door
+    )
+    assert door_undo.status_code == 403
+
+
+async def test_door_staff_find_people_without_their_qr_by_name_or_email(client):
+    v = await venue(client)
+    await ticket(client, v, email="putri@example.org", name="Putri Wijaya")
+    await ticket(client, v, email="budi@example.org", name="Budi Santoso")
+    found = await client.get(f"/api/events/{v.slug}/tickets", params={"q": "putri"}, headers=v.door)
+    assert found.status_code == 200
+    [person] = found.json()["items"]
+    assert person["name"] == "Putri Wijaya"
+    assert (await scan(client, v, person["secret"])).status_code == 201
+
+
+async def test_only_door_staff_and_organisers_of_that_event_check_in(client):
+    from eventapp.accounts.schemas import Role
+    from tests.helpers import make_event, user_with_role
+
+    v = await venue(client)
+    t = await ticket(client, v)
+    await user_with_role(v.slug, "ines@example.org", Role.investor)
+    investor = await bearer(client, "ines@example.org")
+    body = {"secret": t["secret"], "list": v.lists["Day 1"]["id"], "nonce": "a"}
+    url = f"/api/events/{v.slug}/checkins"
+    assert (await client.post(url, json=body, headers=investor)).status_code == 403
+    await make_event(client, "other", published=True)
+    await user_with_role("other", "elsewhere@example.org", Role.door_staff)
+    elsewhere = await bearer(client, "elsewhere@example.org")
+    assert (await client.post(url, json=body, headers=elsewhere)).status_code == 403
+    client.cookies.clear()
+    assert (await client.post(url, json=body)).status_code == 401
+    unknown_list = await client.post(url, json={**body, "list": 999}, headers=v.door)
+    assert unknown_list.status_code == 404 and unknown_list.json()["reason"] == "list_unknown"
+
+
+async def test_200_concurrent_scans_of_one_ticket_admit_exactly_one(client):
+    v = await venue(client)
+    t = await ticket(client, v)
+    answers = await asyncio.gather(
+        *(scan(client, v, t["secret"], gate=f"G{i % 4}") for i in range(200))
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(201) == 1 and statuses.count(400) == 199, statuses
+    assert {a.json()["reason"] for a in answers if a.status_code == 400} == {"already_redeemed"}
+
+
+_alphabet = sorted(ALPHABET)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+async def test_mutated_and_forged_secrets_are_invalid_never_accepted_never_500(client, data):
+    # One venue for all examples: hypothesis calls the test body once per example.
+    global _property_venue
+    if "_property_venue" not in globals() or _property_venue[0] is not client:
+        v = await venue(client)
+        _property_venue = (client, v, (await ticket(client, v))["secret"])
+    _, v, secret = _property_venue
+    mutation = data.draw(st.sampled_from(["char", "truncate", "extend", "garbage", "forged"]))
+    if mutation == "char":
+        at = data.draw(st.integers(0, len(secret) - 1))
+        char = data.draw(st.sampled_from([c for c in _alphabet if c != secret[at]]))
+        candidate = secret[:at] + char + secret[at + 1 :]
+    elif mutation == "truncate":
+        candidate = secret[: data.draw(st.integers(1, len(secret) - 1))]
+    elif mutation == "extend":
+        candidate = secret + data.draw(st.text(st.sampled_from(_alphabet), min_size=1, max_size=5))
+    elif mutation == "garbage":
+        candidate = data.draw(st.text(min_size=1, max_size=300).filter(lambda s: "\x00" not in s))
+    else:
+        candidate = TicketSigner(generate_key()[0]).sign(
+            data.draw(st.integers(0, 2**32 - 1)), data.draw(st.integers(0, 2**16 - 1))
+        )
+    response = await scan(client, v, candidate)
+    assert response.status_code == 404, (candidate, response.text)
+    assert response.json()["reason"] == "invalid"
+
+
+@pytest.mark.parametrize("path", ["/scanner-key", "/revocations", "/checkin-lists"])
+async def test_scanners_download_the_public_key_lists_and_revocations(client, path):
+    v = await venue(client)
+    response = await client.get(f"/api/events/{v.slug}{path}", headers=v.door)
+    assert response.status_code == 200
+    if path == "/scanner-key":
+        body = response.json()
+        assert body["algorithm"] == "Ed25519" and len(body["public_key"]) == 44
+        assert "private" not in response.text
+
+
+async def test_a_blocked_ticket_re_issued_stays_on_the_revocation_list(client):
+    from eventapp.tickets.signer import revocation_digest
+
+    v = await venue(client)
+    t = await ticket(client, v)
+    await client.post(f"/api/events/{v.slug}/tickets/{t['id']}/block")
+    fresh = (await client.post(f"/api/events/{v.slug}/tickets/{t['id']}/reissue")).json()
+    digests = {
+        row["digest"]
+        for row in (await client.get(f"/api/events/{v.slug}/revocations", headers=v.door)).json()[
+            "items"
+        ]
+    }
+    assert {revocation_digest(t["secret"]), revocation_digest(fresh["secret"])} <= digests
+    assert (await scan(client, v, fresh["secret"])).json()["reason"] == "blocked"
