@@ -21,6 +21,7 @@ from eventapp.params import RowId
 from eventapp.routing import get, patch, post
 from eventapp.tickets import exports, service
 from eventapp.tickets.badges import Badge, badge_png, badges_pdf
+from eventapp.tickets.live import counts_changed
 from eventapp.tickets.qr import qr_png
 from eventapp.tickets.schemas import (
     AutoTicketsOut,
@@ -345,6 +346,7 @@ class CheckinsController(Controller):
             offline=data.offline,
             gate=data.gate,
         )
+        counts_changed(access.event_id)
         return Response(answer, status_code=status)
 
     @get("/checkins", guards=[at_the_door])
@@ -368,7 +370,9 @@ class CheckinsController(Controller):
         self, access: NamedDependency[EventAccess], checkin_id: RowId
     ) -> CheckinRow:
         """Take back an admission made by mistake: the ticket may enter again."""
-        return CheckinRow(**await service.undo_checkin(access.event_id, checkin_id))
+        undone = await service.undo_checkin(access.event_id, checkin_id)
+        counts_changed(access.event_id)
+        return CheckinRow(**undone)
 
     @get("/checkin-counts", guards=[organiser_only])
     async def get_checkin_counts(self, access: NamedDependency[EventAccess]) -> CheckinCounts:

@@ -1,13 +1,13 @@
 // Organiser: live check-in counts per list, arrivals per 15 minutes (an SVG chart), badges,
-// and every scan with undo. Refreshed by fetching every few seconds until the live hub pushes.
+// and every scan with undo. The counts follow the doors over the live hub.
 import { api, explain, show, whoAmI } from "./api.js";
 import { renderConsoleNav } from "./console.js";
+import { followTopic } from "./live.js";
 import { pagedList } from "./pager.js";
 
 const $ = (id) => document.getElementById(id);
 const slug = new URLSearchParams(location.search).get("event") || "";
 const base = `/api/events/${encodeURIComponent(slug)}`;
-const REFRESH_MS = 5000;
 const SVG = "http://www.w3.org/2000/svg";
 let timeZone = "UTC";
 
@@ -154,7 +154,12 @@ async function start() {
   $("sheet-link").href = `${base}/badges.pdf?limit=200`;
   $("export-button").addEventListener("click", exportBadges);
   await Promise.all([refresh(), scans.load()]);
-  setInterval(refresh, REFRESH_MS);
+  // The counts follow the doors over the live hub (at most half a second behind); the list of
+  // scans below is reloaded with them.
+  followTopic(`/ws/events/${encodeURIComponent(slug)}/checkins`, (message) => {
+    renderCounts(message.counts);
+    if (message.type === "change") scans.load();
+  });
 }
 
 start().catch((error) => show($("page-message"), explain(error), "error"));

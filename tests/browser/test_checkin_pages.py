@@ -199,3 +199,30 @@ def test_anyone_registers_for_a_ticket_from_the_home_page(page, live_server):
     page.get_by_role("button", name="Register").click()
     expect(page.locator("#register-message")).to_contain_text("already have this ticket")
     assert_accessible(page)
+
+
+def test_a_scan_at_a_door_reaches_the_open_dashboard_within_a_second_or_so(page, live_server):
+    """The live hub: nobody touches the dashboard, yet the lounge count rises."""
+    secret, _ = _an_investor_badge_secret(live_server, offset=2)
+    sign_in(page, live_server, Role.organiser)
+    page.goto(f"{live_server.url}/checkin.html?event={DEMO_SLUG}")
+    lounge = page.locator("#counts li", has_text="Investor lounge").locator("strong")
+    expect(lounge).to_be_visible()
+    page.wait_for_timeout(300)  # the page's socket is open and has its snapshot
+    before = int(lounge.inner_text())
+
+    token = _token(live_server, Role.door_staff)
+    lists = json.loads(_api(live_server, f"/api/events/{DEMO_SLUG}/checkin-lists", token))
+    lounge_id = next(row["id"] for row in lists["items"] if row["name"] == "Investor lounge")
+    scan = urllib.request.Request(
+        f"{live_server.url}/api/events/{DEMO_SLUG}/checkins",
+        method="POST",
+        data=json.dumps(
+            {"secret": secret, "list": lounge_id, "type": "entry", "nonce": "live-test-1"}
+        ).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(scan, timeout=10) as response:
+        assert response.status == 201
+
+    expect(lounge).to_have_text(str(before + 1), timeout=2000)
