@@ -6,6 +6,7 @@ Plain async functions on explicit arguments; the routes only parse, authorise an
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -311,12 +312,25 @@ async def roles_in_event(user_id: int, event_id: int) -> set[Role]:
     return {Role(row["role"]) for row in rows}
 
 
+RoleHook = Callable[[int, int, Role], Awaitable[None]]
+_ROLE_GRANTED: list[RoleHook] = []
+
+
+def on_role_granted(hook: RoleHook) -> RoleHook:
+    """Register another capability's part in a new role (tickets: an investor's or a start-up's
+    ticket), called as `hook(user_id, event_id, role)` in the granting transaction, if any."""
+    _ROLE_GRANTED.append(hook)
+    return hook
+
+
 async def grant_role(user_id: int, event_id: int, role: Role) -> None:
     """Give a role; granting one the user already has changes nothing."""
     if role in await roles_in_event(user_id, event_id):
         return
     await UserEventRole.insert(UserEventRole(user=user_id, event=event_id, role=role.value)).run()
     await cache.forget_roles(user_id, event_id)
+    for hook in _ROLE_GRANTED:
+        await hook(user_id, event_id, role)
 
 
 async def revoke_role(user_id: int, event_id: int, role: Role) -> None:

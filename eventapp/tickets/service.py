@@ -21,7 +21,8 @@ from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.query.functions.aggregate import Count
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from eventapp.accounts.service import normalise_email, people_with_role
+from eventapp.accounts.schemas import Role
+from eventapp.accounts.service import normalise_email, on_role_granted, people_with_role
 from eventapp.db import active_engine, fetch_all_off_loop, lock_row, transaction
 from eventapp.errors import Conflict, IntegrityConflict, InvalidInput, NotFound
 from eventapp.events.tables import Event
@@ -1048,3 +1049,11 @@ async def checkin_counts(event_id: int) -> dict:
         ]
     tickets = await Ticket.count().where((Ticket.event == event_id) & (Ticket.status == "valid"))
     return {"lists": list(figures.values()), "arrivals": arrivals, "tickets": tickets}
+
+
+@on_role_granted
+async def _ticket_for_a_new_role(user_id: int, event_id: int, role: Role) -> None:
+    """Investors and start-up teams get their ticket as their role is granted (an invitation
+    accepted, an organiser's grant), when the event has a ticket type of their kind."""
+    if role in (Role.investor, Role.startup):
+        await issue_role_tickets(event_id)
