@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from eventapp.accounts import service
 from eventapp.accounts.schemas import Role
-from eventapp.accounts.tables import AuthToken, Invitation, User
+from eventapp.accounts.tables import AuthToken, Invitation, Organisation, User
 from eventapp.errors import IntegrityConflict
 from eventapp.pagination import PageRequest
 from tests.helpers import PASSWORD, make_event, make_user, sign_in, signed_in_admin, user_with_role
@@ -153,6 +153,33 @@ async def test_an_invitation_link_creates_the_account_grants_the_role_and_signs_
         {"slug": "showcase", "name": "Showcase showcase", "roles": ["reviewer"]}
     ]
     assert (await client.get("/api/auth/me")).json()["name"] == "Rita"
+
+
+async def test_investors_invited_with_one_firm_name_join_that_firm_and_meet_as_it(client):
+    """Two people of one firm, the name typed differently: one firm, which matchmaking knows."""
+    await signed_in_admin(client)
+    await make_event(client, "showcase")
+    tokens = []
+    for email, firm in (
+        ("aiko@example.org", "Sakura Capital"),
+        ("ken@example.org", "sakura capital"),
+    ):
+        response = await client.post(
+            "/api/events/showcase/invitations",
+            json={"email": email, "role": "investor", "organisation": firm},
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["organisation_name"] == firm
+        tokens.append(_token(response.json()))
+    client.cookies.clear()
+    for token in tokens:
+        body = {"token": token, "name": "", "password": PASSWORD}
+        assert (await client.post("/api/invitations/accept", json=body)).status_code == 200
+        firm = await client.get("/api/events/showcase/meetings/investor-profile")
+        assert firm.status_code == 200, firm.text  # no longer 403 no_organisation
+        assert firm.json()["firm_name"] == "Sakura Capital"
+    firms = await Organisation.select().where(Organisation.kind == "investor").run()
+    assert [row["name"] for row in firms] == ["Sakura Capital"]
 
 
 async def test_an_invitation_works_once(client):

@@ -306,6 +306,7 @@ class EventInvitationsController(Controller):
             email=data.email,
             role=data.role,
             name=data.name,
+            organisation=data.organisation,
             inviter=user,
             secret=request.app.state.secret,
             mailing=mailing(request),

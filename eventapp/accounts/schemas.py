@@ -100,6 +100,12 @@ class InvitationCreate(Strict):
     email: EmailStr = Field(description="An address on a public domain (not .test, .local, ...)")
     role: Role
     name: str = Field(default="", max_length=200)
+    organisation: str = Field(
+        default="",
+        max_length=200,
+        description="For an investor, their firm; for a start-up, the company. On accepting, an "
+        "account that belongs to none joins it (found by name, or added).",
+    )
 
 
 class InvitationOut(BaseModel):
@@ -108,6 +114,7 @@ class InvitationOut(BaseModel):
     name: str
     role: Role
     mailed_only: bool
+    organisation_name: str = ""
     created_at: datetime
     expires_at: datetime
     accepted_at: datetime | None

@@ -13,7 +13,14 @@ from datetime import UTC, datetime, timedelta
 from eventapp.accounts import cache
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.security import hash_password, new_token, token_digest, verify_password
-from eventapp.accounts.tables import AuthToken, Invitation, LoginLink, User, UserEventRole
+from eventapp.accounts.tables import (
+    AuthToken,
+    Invitation,
+    LoginLink,
+    Organisation,
+    User,
+    UserEventRole,
+)
 from eventapp.db import lock_row, transaction
 from eventapp.errors import Conflict, Forbidden, Gone, NotAuthenticated, NotFound
 from eventapp.events.tables import Event
@@ -446,6 +453,7 @@ async def create_invitation(
     inviter: CurrentUser,
     secret: bytes,
     mailing: Mailing,
+    organisation: str = "",
 ) -> tuple[dict, str]:
     """Store a pending invitation, queue its mail, and return it with its token.
 
@@ -468,7 +476,9 @@ async def create_invitation(
             )
             .run()
         )
-        row = await _insert_invitation(event_id, email, role, name, inviter, token, secret, mailing)
+        row = await _insert_invitation(
+            event_id, email, role, name, inviter, token, secret, mailing, organisation.strip()
+        )
     return row, token
 
 
@@ -480,7 +490,15 @@ async def resend_invitation(
     async with transaction():
         old = await revoke_invitation(event_id, invitation_id)
         row = await _insert_invitation(
-            event_id, old["email"], Role(old["role"]), old["name"], inviter, token, secret, mailing
+            event_id,
+            old["email"],
+            Role(old["role"]),
+            old["name"],
+            inviter,
+            token,
+            secret,
+            mailing,
+            old["organisation_name"],
         )
     return row, token
 
@@ -494,6 +512,7 @@ async def _insert_invitation(
     token: str,
     secret: bytes,
     mailing: Mailing,
+    organisation: str = "",
 ) -> dict:
     rows = (
         await Invitation.insert(
@@ -501,6 +520,7 @@ async def _insert_invitation(
                 event=event_id,
                 email=email,
                 name=name,
+                organisation_name=organisation,
                 role=role.value,
                 token_hash=token_digest(token, secret),
                 invited_by=inviter.id,
@@ -650,10 +670,39 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
                 )
             if new_hash is not None:
                 await _claim_passwordless(user, invitation["event"], new_hash, name)
+        await _join_named_organisation(user_id, invitation)
         await grant_role(user_id, invitation["event"], Role(invitation["role"]))
         if invitation["mailed_only"]:
             await verify_email(user_id)
     return _current_user(await User.select().where(User.id == user_id).first().run())
+
+
+_ORGANISATION_KINDS = {Role.investor.value: "investor", Role.startup.value: "startup"}
+
+
+async def _join_named_organisation(user_id: int, invitation: dict) -> None:
+    """An investor joins the firm the invitation names (a start-up person, the company): the one
+    of that kind and name, ignoring case, or a new one. Someone who belongs to one stays there."""
+    kind = _ORGANISATION_KINDS.get(invitation["role"])
+    name = invitation["organisation_name"]
+    if kind is None or not name:
+        return
+    if (await User.select(User.organisation).where(User.id == user_id).first().run())[
+        "organisation"
+    ] is not None:
+        return
+    found = await Organisation.raw(
+        "SELECT id FROM organisations WHERE kind = {} AND lower(name) = lower({}) ORDER BY id "
+        "LIMIT 1",
+        kind,
+        name,
+    )
+    if found:
+        organisation_id = found[0]["id"]
+    else:
+        rows = await Organisation.insert(Organisation(name=name, kind=kind)).run()
+        organisation_id = rows[0]["id"]
+    await User.update({User.organisation: organisation_id}).where(User.id == user_id).run()
 
 
 async def _locked_user(email: str) -> dict | None:

@@ -74,6 +74,8 @@ class Invitation(Table, tablename="invitations"):
     # Sent only to the invitee's mailbox (the organiser never saw the link): accepting it proves
     # the email is theirs.
     mailed_only = Boolean(default=False)
+    # An investor's firm or a start-up's company, by name: accepting joins it (see service).
+    organisation_name = Varchar(length=200, default="")
 
 
 class LoginLink(Table, tablename="login_links"):

@@ -169,7 +169,7 @@ function wireForms() {
     attempt($("invite-message"), async () => {
       const invitation = await api(`${base}/invitations`, {
         method: "POST",
-        body: { email: form.email.value, name: form.name.value, role: form.role.value },
+        body: { email: form.email.value, name: form.name.value, role: form.role.value, organisation: form.organisation.value },
       });
       // With mail configured the link goes only to the invitee's mailbox.
       $("invite-link-box").hidden = !invitation.url;
