@@ -116,8 +116,8 @@ STATEMENTS = [
     f"CREATE UNIQUE INDEX meetings_investor_slot_uq ON meetings (investor, slot) {ACTIVE}",
     f"CREATE UNIQUE INDEX meetings_startup_slot_uq ON meetings (startup, slot) {ACTIVE}",
     f"CREATE UNIQUE INDEX meetings_table_slot_uq ON meetings (meeting_table, slot) {ACTIVE}",
-    f"CREATE UNIQUE INDEX meetings_pair_uq ON meetings (investor, startup) {ACTIVE}",
-    f"CREATE UNIQUE INDEX meetings_firm_uq ON meetings (firm, startup) {ACTIVE}",
+    f"CREATE UNIQUE INDEX meetings_pair_uq ON meetings (event, investor, startup) {ACTIVE}",
+    f"CREATE UNIQUE INDEX meetings_firm_uq ON meetings (event, firm, startup) {ACTIVE}",
     "CREATE INDEX meetings_event_slot_ix ON meetings (event, slot)",
     "CREATE INDEX meetings_due_ix ON meetings (status, expires_at)",
     """CREATE TABLE meeting_change_requests (

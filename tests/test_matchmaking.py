@@ -154,6 +154,7 @@ async def test_a_request_holds_the_slot_and_once_accepted_both_sides_see_it(clie
     # What the live hub will push to each person concerned.
     live = await service.meeting_changes_for(ids["event_id"], ids["people"]["sam"])
     assert live["next"]["investor_name"] == "Ines" and live["waiting"] == 0
+    assert "investor_email" not in live["next"]  # a person's topic shows what REST shows
     await as_user(client, "admin@example.org")
     found = (await client.get("/api/events/mm/meetings/?q=padi")).json()
     assert found["total"] == 1 and found["items"][0]["id"] == meeting["id"]
@@ -632,3 +633,57 @@ async def test_unavailable_slots_and_fixed_tables_shape_where_requests_go(client
     assert (padily.json()["table_label"], payku.json()["table_label"]) == ("T01", "T02")
     other_slot = await client.put("/api/events/mm/meetings/unavailable", json={"slot_ids": [999]})
     assert other_slot.status_code == 404
+
+
+async def test_a_pair_that_meets_in_one_event_may_meet_in_another(client):
+    ids = await setup_event(client)
+    await make_event(client, "mm2")
+    other = (await event_by_slug("mm2"))["id"]
+    await client.post("/api/events/mm2/tables/bulk", json={"count": 2, "prefix": "T"})
+    grid = {"slot_minutes": 20, "blocks": [{"day": FUTURE_DAY, "start": "10:00", "end": "11:00"}]}
+    assert (await client.put("/api/events/mm2/meetings/grid", json=grid)).status_code == 200
+    await accounts.grant_role(ids["people"]["ines"], other, Role.investor)
+    await accounts.grant_role(ids["people"]["sam"], other, Role.startup)
+    slots = (await client.get("/api/events/mm2/meetings/slots")).json()["items"]
+    await as_user(client, "ines@lion.example")
+    for slug, slot in (("mm", ids["slots"][0]), ("mm2", slots[0]["id"])):
+        made = await client.post(
+            f"/api/events/{slug}/meetings/requests",
+            json={"counterpart_id": ids["padi"], "slot_id": slot},
+        )
+        assert made.status_code == 201, (slug, made.text)
+
+
+async def test_a_start_up_that_does_not_take_part_cannot_hold_investors_slots(client, monkeypatch):
+    ids = await setup_event(client)
+
+    async def only_padily(event_id: int) -> list[dict]:  # Payku was not selected
+        return [{"organisation_id": ids["padi"]}]
+
+    monkeypatch.setattr(service, "participating_startups", only_padily)
+    await as_user(client, "pia@payku.example")
+    refused = await client.post(
+        "/api/events/mm/meetings/requests",
+        json={"counterpart_id": ids["people"]["kenji"], "slot_id": ids["slots"][0]},
+    )
+    assert refused.status_code == 403 and refused.json()["reason"] == "not_taking_part"
+    await as_user(client, "sam@padily.example")
+    allowed = await client.post(
+        "/api/events/mm/meetings/requests",
+        json={"counterpart_id": ids["people"]["kenji"], "slot_id": ids["slots"][0]},
+    )
+    assert allowed.status_code == 201, allowed.text
+
+
+def test_report_cells_are_never_spreadsheet_formulas():
+    from eventapp.spreadsheets import safe_cell
+
+    assert [safe_cell(v) for v in ("=HYPERLINK(1)", "+1", "-x", "@a", "Padily", 3, None)] == [
+        "'=HYPERLINK(1)",
+        "'+1",
+        "'-x",
+        "'@a",
+        "Padily",
+        3,
+        "",
+    ]

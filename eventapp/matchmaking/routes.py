@@ -56,7 +56,9 @@ participants = event_role(Role.investor, Role.startup)
 anyone_in_matching = event_role(Role.organiser, Role.investor, Role.startup)
 
 NO_ORGANISATION = Refusal(
-    403, "Your account belongs to no investment firm or start-up.", ("no_organisation",)
+    403,
+    "Your account belongs to no investment firm or start-up, or your start-up does not take part.",
+    ("no_organisation", "not_taking_part"),
 )
 UNKNOWN = Refusal(404, "Something named in the request is not in this event.", ("not_found",))
 BOOKING_CONFLICTS = Refusal(

@@ -40,7 +40,7 @@ from eventapp.hotpath import HotQuery, Param
 from eventapp.live.hub import hub, person_topic
 from eventapp.mail import service as mail
 from eventapp.matchmaking import calendar, fit, scheduler
-from eventapp.matchmaking.schemas import GridSettings, InvestorProfileIn
+from eventapp.matchmaking.schemas import GridSettings, InvestorProfileIn, MeetingOut
 from eventapp.matchmaking.tables import (
     InvestorProfile,
     Meeting,
@@ -56,6 +56,7 @@ from eventapp.matchmaking.tables import (
     ScheduleVersion,
 )
 from eventapp.pagination import PageRequest
+from eventapp.spreadsheets import safe_cell
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +107,19 @@ async def investor_party(event_id: int, user_id: int) -> dict:
 
 
 async def startup_party(event_id: int, user_id: int) -> int:
-    """The caller's start-up organisation, or a refusal when they belong to none."""
+    """The caller's start-up organisation, or a refusal when they belong to none, or to one that
+    does not take part (not selected, or declined): it may not hold investors' slots."""
     for row in await User.raw(
         "SELECT o.id FROM users u JOIN organisations o ON o.id = u.organisation "
         "WHERE u.id = {} AND o.kind = 'startup'",
         user_id,
     ):
+        taking_part = {s["organisation_id"] for s in await participating_startups(event_id)}
+        if row["id"] not in taking_part:
+            raise Forbidden(
+                "Your start-up does not take part in this event's meetings.",
+                reason="not_taking_part",
+            )
         return row["id"]
     raise Forbidden("Your account belongs to no start-up.", reason="no_organisation")
 
@@ -583,6 +591,7 @@ _PAIR = HotQuery(
         Meeting.select(Meeting.id)
         .where(
             Meeting.status.is_in(list(ACTIVE))
+            & (Meeting.event == Param("event_id"))
             & (Meeting.startup == Param("startup_id"))
             & ((Meeting.investor == Param("investor_id")) | (Meeting.firm == Param("firm_id")))
         )
@@ -682,7 +691,10 @@ async def _check_free(booking: Booking) -> None:
         side = "investor" if row["investor"] == booking.investor_id else "startup"
         raise Conflict(f"The {side} already has a meeting in that slot.", reason=f"{side}_busy")
     if await _PAIR.rows(
-        startup_id=booking.startup_id, investor_id=booking.investor_id, firm_id=booking.firm_id
+        event_id=booking.event_id,
+        startup_id=booking.startup_id,
+        investor_id=booking.investor_id,
+        firm_id=booking.firm_id,
     ):
         raise Conflict(
             "This start-up already meets this investor or their firm.", reason="already_meeting"
@@ -1412,7 +1424,10 @@ async def report_csv(event_id: int) -> str:
     writer.writerow(["kind", "id", "name", "meetings", "held", "no_shows", "follow_ups"])
     for row in rows:
         writer.writerow(
-            [row[k] for k in ("kind", "id", "name", "meetings", "held", "no_shows", "follow_ups")]
+            [
+                safe_cell(row[k])
+                for k in ("kind", "id", "name", "meetings", "held", "no_shows", "follow_ups")
+            ]
         )
     writer.writerow(
         [
@@ -1547,7 +1562,10 @@ async def meeting_changes_for(event_id: int, user_id: int) -> dict:
         value,
         party.side,
     )
-    return {"next": await next_meeting(event_id, party), "waiting": len(waiting)}
+    upcoming = await next_meeting(event_id, party)
+    # As the REST answers show a meeting (MeetingOut): no one else's email on a person's topic.
+    shown = MeetingOut(**upcoming).model_dump(mode="json") if upcoming else None
+    return {"next": shown, "waiting": len(waiting)}
 
 
 async def next_meeting(event_id: int, party: Party) -> dict | None:

@@ -206,10 +206,18 @@ unique_index(
     "meetings_table_slot_uq", Meeting, ["meeting_table", "slot"], reason="table_full", where=ACTIVE
 )
 unique_index(
-    "meetings_pair_uq", Meeting, ["investor", "startup"], reason="already_meeting", where=ACTIVE
+    "meetings_pair_uq",
+    Meeting,
+    ["event", "investor", "startup"],
+    reason="already_meeting",
+    where=ACTIVE,
 )
 unique_index(
-    "meetings_firm_uq", Meeting, ["firm", "startup"], reason="already_meeting", where=ACTIVE
+    "meetings_firm_uq",
+    Meeting,
+    ["event", "firm", "startup"],
+    reason="already_meeting",
+    where=ACTIVE,
 )
 unique_index("meeting_feedback_uq", MeetingFeedback, ["meeting", "side"], reason="feedback_given")
 unique_index("meeting_feed_tokens_hash_uq", MeetingFeedToken, ["token_hash"], reason="token_exists")

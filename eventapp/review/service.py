@@ -28,6 +28,7 @@ from eventapp.errors import Conflict, Forbidden, NotFound
 from eventapp.pagination import PageRequest
 from eventapp.review import assignment
 from eventapp.review.tables import Review, ReviewAssignment, ReviewConflict, ReviewSettings
+from eventapp.spreadsheets import safe_cell
 
 SCORE_MIN, SCORE_MAX = 1, 5
 
@@ -653,14 +654,5 @@ async def export_csv(event_id: int) -> str:
             round(statistics.fmean(v), 4) if (v := per_criterion[row["id"]][key]) else ""
             for key in keys
         ]
-        writer.writerow([rank, *(_csv_cell(values[c]) for c in EXPORT_COLUMNS), *means])
+        writer.writerow([rank, *(safe_cell(values[c]) for c in EXPORT_COLUMNS), *means])
     return out.getvalue()
-
-
-def _csv_cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (=, +, -, @ first) is quoted with a '."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
