@@ -16,6 +16,7 @@ from litestar import Litestar
 from eventapp.accounts import service as accounts
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.tables import Organisation
+from eventapp.errors import Conflict
 from eventapp.events.service import event_by_slug
 from eventapp.mail.tables import OutboxMessage
 from eventapp.matchmaking import service
@@ -373,13 +374,32 @@ async def test_the_organiser_runs_the_scheduler_then_publishes(client):
     assert rerun["number"] == 2 and rerun["meetings"] == 1
     every = (await client.get("/api/events/mm/meetings/?status=accepted")).json()["items"]
     assert {m["id"] for m in placed} < {m["id"] for m in every}
-    # Redo replaces every scheduled meeting.
+    # Redo replaces every scheduled meeting, all at once or not at all: a booking made while it
+    # solves makes it fail with nothing changed...
+    booked = service._book
+
+    async def someone_booked_meanwhile(*args, **kwargs):
+        raise Conflict("The investor already has a meeting in that slot.", reason="investor_busy")
+
+    service._book = someone_booked_meanwhile
+    try:
+        failed = await client.post("/api/events/mm/meetings/schedule", json={"redo": True})
+    finally:
+        service._book = booked
+    assert failed.status_code == 409
+    still = (await client.get("/api/events/mm/meetings/?status=accepted")).json()["items"]
+    assert {m["id"] for m in placed} < {m["id"] for m in still}
+    # ...and once it succeeds, the published meetings it cancelled are mailed as cancelled.
     redo = (await client.post("/api/events/mm/meetings/schedule", json={"redo": True})).json()
     assert redo["meetings"] == 3
     assert {m["id"] for m in placed}.isdisjoint(
         m["id"]
         for m in (await client.get("/api/events/mm/meetings/?status=accepted")).json()["items"]
     )
+    off = await OutboxMessage.select().where(
+        (OutboxMessage.kind == "meeting_changed") & OutboxMessage.subject.like("Meeting off%")
+    )
+    assert {m["to_address"] for m in off} >= {"ines@lion.example", "sam@padily.example"}
 
 
 async def test_participants_ask_the_organiser_to_swap_or_drop(client):

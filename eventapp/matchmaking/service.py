@@ -1092,12 +1092,13 @@ async def run_scheduler(event: dict, redo: bool) -> dict:
         unavailable[f"{prefix}{row['party_id']}"].add(str(row["slot"]))
     slot_ids = [str(s["id"]) for s in slots]
     table_index = {t["id"]: n for n, t in enumerate(tables)}
-    async with transaction():
-        if redo:
-            await _cancel_scheduled(event_id)
-        existing = await Meeting.select().where(
-            (Meeting.event == event_id) & Meeting.status.is_in(list(ACTIVE))
-        )
+    # With `redo`, what earlier runs placed is left out of the problem here, and cancelled only in
+    # the transaction that books the new run: if that fails (someone booked meanwhile), nothing
+    # changed at all.
+    kept = (Meeting.event == event_id) & Meeting.status.is_in(list(ACTIVE))
+    if redo:
+        kept &= Meeting.source != "scheduler"
+    existing = await Meeting.select().where(kept)
     problem = scheduler.Problem(
         investors=[scheduler.Investor(str(row["id"]), str(row["firm_id"])) for row in investors],
         startups=[f"s{s}" for s in startups],
@@ -1128,7 +1129,10 @@ async def run_scheduler(event: dict, redo: bool) -> dict:
     )
     result = await asyncio.to_thread(scheduler.schedule, problem, time_limit=20.0)
     new = result.meetings[len(problem.existing) :]
+    cancelled: list[dict] = []
     async with transaction():
+        if redo:
+            cancelled = await _cancel_scheduled(event)
         number = (
             await ScheduleVersion.raw(
                 "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM schedule_versions WHERE event = {}",
@@ -1185,19 +1189,32 @@ async def run_scheduler(event: dict, redo: bool) -> dict:
                 ),
                 rules,
             )
+    for row in cancelled:
+        await announce_changes(event, await _people_of(row))
     return await _version(event_id, version)
 
 
-async def _cancel_scheduled(event_id: int) -> None:
+async def _cancel_scheduled(event: dict) -> list[dict]:
+    """Cancel every meeting the scheduler placed (in the caller's transaction). Those already
+    published are mailed as cancelled, with their calendar entry; the rows are returned so that
+    the people concerned can be told after the commit."""
+    event_id = event["id"]
     rows = await Meeting.raw(
         "UPDATE meetings SET status = 'cancelled', sequence = sequence + 1, updated_at = {} "
         "WHERE event = {} AND source = 'scheduler' AND status IN ('pending', 'accepted') "
-        "RETURNING investor, startup",
+        "RETURNING id, investor, startup",
         now(),
         event_id,
     )
     for row in rows:
         await _lower_counts(event_id, row["investor"], row["startup"])
+    if not rows:
+        return []
+    ids = ", ".join(str(int(row["id"])) for row in rows)
+    cancelled = await meeting_rows(f"m.id IN ({ids})")
+    for row in cancelled:
+        await _mail_change(event, row, "cancelled")
+    return cancelled
 
 
 async def _version(event_id: int, version_id: int) -> dict:
