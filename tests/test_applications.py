@@ -794,3 +794,24 @@ async def test_an_import_racing_applicants_through_one_code_keeps_its_cap(client
     assert used[0]["used"] == await Application.count().where(
         Application.nominated_by == code["id"]
     )
+
+
+async def test_nobody_starts_a_draft_in_a_real_accounts_name_or_gets_it_a_long_link(client):
+    """An address with a password (here the administrator's) gets the usual 15-minute sign-in
+    link, and no draft is made in its name."""
+    await organiser_event(client)
+    code = await incubator_code(client)
+    client.cookies.clear()
+    started = await client.post(
+        "/api/events/asean/applications/start",
+        json={
+            "contact_email": "admin@example.org",
+            "company_name": "Not Theirs",
+            "nomination_code": code["code"],
+        },
+    )
+    assert started.status_code == 202, started.text
+    assert await Application.count().where(Application.company_name == "Not Theirs") == 0
+    assert await OutboxMessage.count().where(OutboxMessage.kind == "application_link") == 0
+    link = await OutboxMessage.select().where(OutboxMessage.kind == "sign_in_link").first()
+    assert link["to_address"] == "admin@example.org" and "15 minutes" in link["text_body"]

@@ -22,8 +22,8 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from eventapp.accounts.security import new_token, token_digest
-from eventapp.accounts.service import Mailing, normalise_email, user_by_email
-from eventapp.accounts.tables import LoginLink, Organisation, User
+from eventapp.accounts.service import Mailing, mail_login_link, normalise_email, user_by_email
+from eventapp.accounts.tables import LoginLink, Organisation, User, UserEventRole
 from eventapp.applications.schemas import (
     DEFAULT_SECTORS,
     DEFAULT_WOMEN_LED,
@@ -921,10 +921,28 @@ async def _new_account(email: str) -> int:
     return rows[0]["id"]
 
 
+async def _only_an_applicant(user_id: int) -> bool:
+    """No password, no administrator, no role but start-up in any event."""
+    user = await User.select(User.password_hash, User.is_admin).where(User.id == user_id).first()
+    if user is None or user["password_hash"] or user["is_admin"]:
+        return False
+    return not await UserEventRole.exists().where(
+        (UserEventRole.user == user_id) & (UserEventRole.role != "startup")
+    )
+
+
 async def _queue_resume_link(
     event: dict, user_id: int, email: str, company_name: str, secret: bytes, mailing: Mailing
 ) -> None:
-    """Inside a transaction: a one-time link signing its holder in to resume the application."""
+    """Inside a transaction: a one-time link signing its holder in to resume the application.
+
+    The link signs in for days, so only an account that is nothing but an applicant gets one;
+    anyone with a password, an administrator or a role beyond start-up gets the usual
+    short-lived sign-in link instead.
+    """
+    if not await _only_an_applicant(user_id):
+        await mail_login_link(email, purpose="sign_in", secret=secret, mailing=mailing)
+        return
     token = new_token()
     await LoginLink.insert(
         LoginLink(
@@ -966,6 +984,10 @@ async def start_without_account(
     call = await get_call(event["id"])
     _refuse_field_errors(field_errors(_form_values(fields, partial=True), call))
     user = await user_by_email(contact_email)
+    if user is not None and not await _only_an_applicant(user["id"]):
+        # Nobody may start a draft in a real account's name: its owner signs in and applies.
+        await mail_login_link(contact_email, purpose="sign_in", secret=secret, mailing=mailing)
+        return
     if user is None:  # refuse before making an account for nothing
         await _nomination(event["id"], call, nomination_code, secret)
     contact_email = normalise_email(contact_email)
