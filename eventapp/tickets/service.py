@@ -781,9 +781,10 @@ _BY_NONCE = HotQuery(
     )
 )
 
-# One scan is four statements on either engine (BEGIN, two, COMMIT); each costs a round trip on
-# PostgreSQL while the ticket's row is locked, and Python time on SQLite while the write lock is
-# held. Written as SQL: piccolo renders neither a correlated subquery nor a data-modifying CTE.
+# A first entry is four statements on either engine (BEGIN, two, COMMIT; a refused one on
+# PostgreSQL, five): each costs a round trip on PostgreSQL while the ticket's row is locked, and
+# Python time on SQLite while the write lock is held. Written as SQL: piccolo renders neither a
+# correlated subquery nor a data-modifying CTE.
 _LAST_SUBQUERY = (
     "SELECT c.id FROM checkins c WHERE c.checkin_list = {list} AND c.ticket = t.id"
     " AND c.successful AND c.undone_at IS NULL ORDER BY c.id DESC LIMIT 1"
