@@ -136,6 +136,19 @@ def _map_errors(error: Exception) -> Exception:
     return InvalidInput("A value sent cannot be stored (out of range or not valid text).")
 
 
+async def fetch_in_transaction(sql: str, *args: Any) -> list[dict]:
+    """One statement of the engine's own SQL (`?` or `$n` placeholders) on the open
+    transaction's connection, with the errors mapped as piccolo's and HotQuery's are: for a hot
+    path whose statement piccolo cannot express (a CTE that decides and writes at once)."""
+    connection = active_engine().current_transaction.get().connection
+    try:
+        if isinstance(connection, InlineConnection):
+            return await connection.execute_fetchall(sql, args)
+        return [dict(record) for record in await connection.fetch(sql, *args)]
+    except (*_INTEGRITY_ERRORS, *_DATA_ERRORS) as error:
+        raise _map_errors(error) from error
+
+
 # --------------------------------------------------------------------------------------------------
 # SQLite: long-lived WAL connections, statements run on the event loop's own thread.
 
