@@ -97,7 +97,7 @@ STATEMENTS = [
         answer TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE UNIQUE INDEX checkins_nonce_uq ON checkins (event, nonce)",
-    "CREATE INDEX checkins_ticket_ix ON checkins (checkin_list, ticket, id)",
+    "CREATE INDEX checkins_ticket_ix ON checkins (checkin_list, ticket, scanned_at, id)",
     "CREATE INDEX checkins_event_ix ON checkins (event, scanned_at)",
     """CREATE TABLE badge_exports (
         id {primary_key},

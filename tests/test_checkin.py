@@ -281,3 +281,18 @@ async def test_a_blocked_ticket_re_issued_stays_on_the_revocation_list(client):
     }
     assert {revocation_digest(t["secret"]), revocation_digest(fresh["secret"])} <= digests
     assert (await scan(client, v, fresh["secret"])).json()["reason"] == "blocked"
+
+
+async def test_a_late_offline_upload_does_not_become_the_tickets_state(client):
+    """Inside, then out; a gate that was offline uploads an entry from before both: the ticket's
+    state is still what happened last (out), so it may enter again."""
+    v = await venue(client)
+    t = await ticket(client, v, kind="investor")
+    lounge = "Investor lounge"
+    assert (await scan(client, v, t["secret"], lounge)).status_code == 201
+    assert (await scan(client, v, t["secret"], lounge, type="exit")).status_code == 201
+    before = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    late = await scan(client, v, t["secret"], lounge, offline=True, scanned_at=before)
+    assert late.status_code == 201
+    again = await scan(client, v, t["secret"], lounge)
+    assert again.status_code == 201, again.json()

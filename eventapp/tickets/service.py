@@ -747,7 +747,7 @@ _LAST = HotQuery(
             & (Checkin.successful == Param("yes"))
             & Checkin.undone_at.is_null()
         )
-        .order_by(Checkin.id, ascending=False)
+        .order_by(Checkin.scanned_at, Checkin.id, ascending=False)
         .limit(1)
     )
 )
@@ -785,7 +785,7 @@ _BY_NONCE = HotQuery(
 # correlated subquery nor a data-modifying CTE.
 _LAST_SUBQUERY = (
     "SELECT c.id FROM checkins c WHERE c.checkin_list = {list} AND c.ticket = t.id"
-    " AND c.successful AND c.undone_at IS NULL ORDER BY c.id DESC LIMIT 1"
+    " AND c.successful AND c.undone_at IS NULL ORDER BY c.scanned_at DESC, c.id DESC LIMIT 1"
 )
 # SQLite: the transaction holds the database's write lock from BEGIN IMMEDIATE, so the ticket and
 # its last admission on the list are read in one statement.
@@ -812,7 +812,7 @@ WITH last AS (
     FROM checkins c LEFT JOIN users u ON u.id = c.staff
     WHERE c.checkin_list = $1::integer AND c.ticket = $2::integer AND c.successful
       AND c.undone_at IS NULL
-    ORDER BY c.id DESC
+    ORDER BY c.scanned_at DESC, c.id DESC
     LIMIT 1
 ), admitted AS (
     INSERT INTO checkins (event, checkin_list, ticket, kind, nonce, successful, reason,
@@ -878,7 +878,8 @@ _NEEDS_LAST = "needs_last"
 
 def _first_refusal(ticket: dict, checkin_list: dict, kind: str, moment: datetime) -> str | None:
     """Why this scan may not pass, from the ticket and the list alone; `_NEEDS_LAST` when the
-    answer turns on the ticket's last admission on the list (single entry, exits)."""
+    answer turns on the ticket's last admission on the list (single entry, exits): the last by scan
+    time, so an offline scan uploaded late does not become the ticket's state."""
     if ticket["status"] == "canceled":
         return "canceled"
     if ticket["status"] == "blocked":
