@@ -573,7 +573,7 @@ async def revoke_invitation(event_id: int, invitation_id: int) -> dict:
             & Invitation.accepted_at.is_null()
             & Invitation.revoked_at.is_null()
         )
-        .returning(Invitation.email, Invitation.role, Invitation.name)
+        .returning(Invitation.email, Invitation.role, Invitation.name, Invitation.organisation_name)
         .run()
     )
     if not rows:
