@@ -186,3 +186,72 @@ async def test_a_large_read_runs_off_the_loop_while_requests_go_on(client):
     # scheduling), never for a good part of it.
     assert took > 0.2 and len(gaps) > 10, (took, len(gaps))
     assert max(gaps) < took / 3, (max(gaps), took)
+
+
+async def test_concurrent_writes_share_commits_and_a_failed_one_leaves_the_others(blob_engine):
+    """Group commit: 40 writers at once. Each is acknowledged only once its batch has committed
+    (a separate connection sees its row the moment it returns); the five that fail leave no
+    trace and take nothing of the others with them; fewer COMMITs run than writes."""
+    connections = blob_engine.connections
+    commits = 0
+    commit = db.InlineConnection.commit
+
+    def counted(connection: db.InlineConnection) -> None:
+        nonlocal commits
+        commits += 1
+        commit(connection)
+
+    class Refused(Exception):
+        pass
+
+    async def write(number: int) -> str:
+        try:
+            async with blob_engine.transaction(transaction_type=TransactionType.immediate):
+                await Blob.insert(Blob(data=f"row {number}"))
+                await asyncio.sleep(0)  # others queue meanwhile
+                if number % 8 == 0:
+                    raise Refused
+        except Refused:
+            return "refused"
+        outside = sqlite3.connect(connections.path)
+        try:
+            seen = outside.execute(
+                "SELECT count(*) FROM blobs WHERE data = ?", (f"row {number}",)
+            ).fetchone()[0]
+        finally:
+            outside.close()
+        return "committed" if seen == 1 else "acknowledged before commit"
+
+    db.InlineConnection.commit = counted
+    try:
+        answers = await asyncio.gather(*(write(number) for number in range(40)))
+    finally:
+        db.InlineConnection.commit = commit
+    assert answers.count("refused") == 5
+    assert answers.count("committed") == 35
+    stored = {row["data"] for row in await Blob.select(Blob.data)}
+    assert stored == {f"row {n}" for n in range(40) if n % 8}
+    assert commits < 35
+
+
+async def test_a_batch_whose_commit_fails_acknowledges_none_of_its_writes(blob_engine):
+    """A COMMIT that fails (a full disk, an I/O error) fails every write that joined it, and the
+    next writes work again."""
+    commit = db.InlineConnection.commit
+
+    def failing(connection: db.InlineConnection) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    async def write(number: int) -> None:
+        async with blob_engine.transaction(transaction_type=TransactionType.immediate):
+            await Blob.insert(Blob(data=f"lost {number}"))
+
+    db.InlineConnection.commit = failing
+    try:
+        outcomes = await asyncio.gather(*(write(n) for n in range(10)), return_exceptions=True)
+    finally:
+        db.InlineConnection.commit = commit
+    assert all(isinstance(outcome, sqlite3.OperationalError) for outcome in outcomes)
+    assert await Blob.count() == 0
+    await write(99)
+    assert await Blob.select(Blob.data) == [{"data": "lost 99"}]
