@@ -1,8 +1,8 @@
 """Request parameter types shared by every domain's routes."""
 
-import json
 from typing import Annotated, Any, Self
 
+import msgspec
 from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict
 
@@ -26,7 +26,7 @@ class RequestModel(BaseModel):
     def model_validate(cls, obj: Any, *, strict: bool | None = None, **kwargs: Any) -> Self:
         if isinstance(obj, dict) and not kwargs.get("from_attributes"):
             try:
-                as_json = json.dumps(_integral_floats_as_ints(obj))
+                as_json = _JSON.encode(_integral_floats_as_ints(obj))
             except TypeError:  # Python values (dates, enums): built in code, not a request body
                 pass
             else:
@@ -34,7 +34,19 @@ class RequestModel(BaseModel):
         return super().model_validate(obj, strict=strict, **kwargs)
 
 
+def _refuse_python_values(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is no JSON value")
+
+
+# Encodes a decoded body back to JSON (about 10 times faster than the json module); anything that
+# did not come from JSON (a date, an enum) raises TypeError.
+_JSON = msgspec.json.Encoder(enc_hook=_refuse_python_values)
+_NESTED = (float, dict, list)
+
+
 def _integral_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, dict) and not any(type(item) in _NESTED for item in value.values()):
+        return value  # a flat body without numbers with a fraction: most of them
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):

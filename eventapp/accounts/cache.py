@@ -11,7 +11,7 @@ committed, or inside its transaction if the commit follows within a second):
     await forget_token(token_hash)        # logout, a revoked session or API token
     await forget_user(user_id)            # deactivation, password change: every token and role
     await forget_roles(user_id, event_id) # a role granted or removed
-    await forget_event(event_id)          # an event updated, published, unpublished or deleted
+    await forget_event(event_id)          # an event (or its days) updated, published, deleted
 
 which drops the answers in this process at once (so the change holds for the very next request
 here) and, with Redis configured, publishes them on one channel every process listens to, so the
@@ -60,6 +60,7 @@ class _State:
         self.tokens: dict[str, tuple[float, Any]] = {}
         self.roles: dict[tuple[int, int], tuple[float, Any]] = {}
         self.events: dict[str, tuple[float, Any]] = {}
+        self.days: dict[int, tuple[float, Any]] = {}
         self.memberships: dict[int, tuple[float, Any]] = {}
         self.epoch = 0
         # What was forgotten (("user", 7), ("token", hash), ...) -> until when nothing about it
@@ -78,6 +79,7 @@ def clear() -> None:
     _state.tokens.clear()
     _state.roles.clear()
     _state.events.clear()
+    _state.days.clear()
     _state.memberships.clear()
     _state.epoch += 1
 
@@ -150,6 +152,11 @@ async def event(slug: str, load: Callable[[], Awaitable[T]]) -> T:
     return await _through(_state.events, slug, load, None, lambda row: (("event", row["id"]),))
 
 
+async def event_days(event_id: int, load: Callable[[], Awaitable[T]]) -> T:
+    """An event's days (they change only with the event, which forgets them)."""
+    return await _through(_state.days, event_id, load, None, lambda _: (("event", event_id),))
+
+
 async def memberships(user_id: int, load: Callable[[], Awaitable[T]]) -> T:
     """Every event a user has roles in, with those roles and the events' names (who am I)."""
     return await _through(
@@ -189,6 +196,7 @@ def _drop_event(event_id: int) -> None:
     # Any member's list may name the event (a new name or slug): every list goes.
     _silence(("event", event_id), ("events",))
     _state.memberships.clear()
+    _state.days.pop(event_id, None)
     for key in [k for k, (_, row) in _state.events.items() if row["id"] == event_id]:
         _state.events.pop(key, None)
     for key in [k for k in _state.roles if k[1] == event_id]:

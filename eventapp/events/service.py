@@ -39,7 +39,8 @@ async def event_by_slug(slug: str) -> dict:
 
 
 async def days_of(event_id: int) -> list[dict]:
-    return await _DAYS_OF.rows(event_id=event_id)
+    """The event's days, kept a second: the public event read asks for them every time."""
+    return await cache.event_days(event_id, lambda: _DAYS_OF.rows(event_id=event_id))
 
 
 async def days_by_event(event_ids: list[int]) -> dict[int, list[dict]]:

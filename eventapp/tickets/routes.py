@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response
+import msgspec
+from litestar import Controller, MediaType, Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
@@ -347,7 +348,8 @@ class CheckinsController(Controller):
             gate=data.gate,
         )
         counts_changed(access.event_id)
-        return Response(answer, status_code=status)
+        # Encoded here, as bytes: Litestar then sends them as they are.
+        return Response(msgspec.json.encode(answer), status_code=status, media_type=MediaType.JSON)
 
     @get("/checkins", guards=[at_the_door])
     async def list_checkins(

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.query.functions.aggregate import Count
 from pydantic import EmailStr, TypeAdapter, ValidationError
@@ -989,7 +989,7 @@ async def check_in(
                     now(),
                     gate,
                     staff_id,
-                    json.dumps(answer),
+                    _as_json(answer),
                 )
                 if decided[0]["id"] is not None:
                     answer["checkin_id"] = decided[0]["id"]
@@ -1027,7 +1027,7 @@ async def check_in(
                 staff=staff_id,
                 offline=offline,
                 conflict=admitted and reason is not None,
-                answer=json.dumps(answer),
+                answer=_as_json(answer),
             )
     except IntegrityConflict as error:
         if error.reason != "nonce_used":
@@ -1039,9 +1039,14 @@ async def check_in(
     return 400, answer
 
 
+def _as_json(answer: dict) -> str:
+    """The answer as stored for a retried nonce (msgspec: a tenth of the json module's time)."""
+    return msgspec.json.encode(answer).decode()
+
+
 def _replay(row: dict | None) -> tuple[int, dict]:
     assert row is not None  # the unique index refused because it exists
-    answer = json.loads(row["answer"])
+    answer = msgspec.json.decode(row["answer"])
     if answer["status"] == "ok":
         return 201, {**answer, "checkin_id": row["id"]}
     return 400, answer
