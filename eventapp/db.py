@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from piccolo.engine.base import Engine
+from piccolo.engine.exceptions import TransactionError
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
@@ -274,17 +275,20 @@ class InlineConnection:
         """What piccolo's savepoints call."""
         return await self.execute_fetchall(sql, parameters)
 
-    # The writer's group commit (`_SQLiteConnections.writer`) under the write lock it holds:
-    # nothing can be busy, so these run as they are.
+    # The writer's group commit (`_SQLiteConnections.writer`), inside the batch's transaction,
+    # which already holds SQLite's write lock: nothing can be busy, so these run as they are.
 
     @property
     def in_transaction(self) -> bool:
         return self._db.in_transaction
 
-    def release_savepoint(self) -> None:
+    def begin_write(self) -> None:
+        self._db.execute("SAVEPOINT eventapp_write")
+
+    def end_write(self) -> None:
         self._db.execute("RELEASE eventapp_write")
 
-    def rollback_savepoint(self) -> None:
+    def rollback_write(self) -> None:
         self._db.execute("ROLLBACK TO eventapp_write")
         self._db.execute("RELEASE eventapp_write")
 
@@ -349,6 +353,7 @@ class _SQLiteConnections:
         self._last_checkpoint = time.monotonic()
         self._batch: asyncio.Future | None = None  # the open transaction writes join
         self._wal_dirty = False  # written since the last checkpoint started
+        self._closing = False
         self._checkpoint_timer: asyncio.TimerHandle | None = None
         self._committing: asyncio.Task | None = None
 
@@ -373,68 +378,81 @@ class _SQLiteConnections:
         Group commit: writes run as savepoints inside one open SQLite transaction, the batch,
         which a task commits once the writers already queued behind the lock have had their turn.
         A write that fails rolls back to its own savepoint and leaves the others alone; a write
-        that succeeds returns only once its batch has committed, so nothing is acknowledged
-        before it is durable, while one COMMIT (the costly part: its pages written to the WAL)
-        serves every write of the batch.
+        that succeeds returns only once its batch has committed (acknowledged only after COMMIT),
+        while one COMMIT (the costly part: its pages written to the WAL) serves every write of
+        the batch. The lock and this process's turn at the file share one deadline.
         """
         self._ensure_open()
+        if self._closing:
+            raise database_busy()
         try:
             async with asyncio.timeout(self.busy_wait_s):
                 await self._write_lock.acquire()
+                try:
+                    if self._batch is None:
+                        await self._open_batch()
+                except BaseException:
+                    self._write_lock.release()
+                    raise
         except TimeoutError:
             raise database_busy() from None
         try:
-            batch = self._batch or await self._open_batch()
-            connection = self._writer
-            assert connection is not None
-            await connection.execute("SAVEPOINT eventapp_write")
+            batch, connection = self._batch, self._writer
+            assert batch is not None and connection is not None
+            connection.begin_write()
             try:
                 yield connection
             except BaseException:
                 self._undo_write(connection, batch)
                 raise
-            connection.release_savepoint()
+            if not connection.in_transaction:  # the body ended the batch's transaction itself
+                self._end_batch(batch, _batch_lost())
+                raise _batch_lost()
+            connection.end_write()
         finally:
             self._write_lock.release()
-        await asyncio.shield(batch)
+        try:
+            await asyncio.shield(batch)
+        except asyncio.CancelledError:
+            # Cancelled while its batch commits: the write is not undone by that, so wait for
+            # the outcome (a moment) before passing the cancellation on.
+            if not batch.done():
+                await asyncio.wait([batch])
+            raise
 
-    async def _open_batch(self) -> asyncio.Future:
-        """Take this process's turn at the file's write lock and begin the batch's transaction.
-        Its commit queues behind the writers waiting now (the lock is first come, first served)."""
+    async def _open_batch(self) -> None:
+        """Take this process's turn at the file and begin the batch's transaction (a program
+        outside eventapp holding SQLite's lock is waited for with a back-off). Its commit queues
+        behind the writers waiting now (the lock is first come, first served)."""
+        assert self._writer is not None and self._loop is not None
+        await self._turn.take()
         try:
-            async with asyncio.timeout(self.busy_wait_s):
-                await self._turn.take()
-        except TimeoutError:
-            raise database_busy() from None
-        try:
-            assert self._writer is not None
             await self._writer.execute("BEGIN IMMEDIATE")
         except BaseException:
             self._turn.give_back()
             raise
-        assert self._loop is not None
         batch = self._loop.create_future()
         batch.add_done_callback(_retrieve_failure)
         self._batch = batch
         self._committing = self._loop.create_task(self._commit_batch(batch))
-        return batch
 
     def _undo_write(self, connection: InlineConnection, batch: asyncio.Future) -> None:
         """Roll one failed write back to its savepoint. Some errors (an I/O error, a full disk)
-        make SQLite roll back the whole transaction: then the batch has failed, and every write
+        make SQLite roll back the whole transaction, and a savepoint that cannot be rolled back
+        leaves the failed write's changes in it: either way the batch has failed, and every write
         in it is refused rather than acknowledged."""
         try:
-            connection.rollback_savepoint()
+            connection.rollback_write()
         except sqlite3.Error as error:
-            if connection.in_transaction:
-                raise
+            with contextlib.suppress(sqlite3.Error):
+                if connection.in_transaction:
+                    connection.rollback()
             self._end_batch(batch, error)
 
     async def _commit_batch(self, batch: asyncio.Future) -> None:
         async with self._write_lock:
-            if self._batch is not batch:
-                return  # it ended early (see `_undo_write`)
-            assert self._writer is not None
+            if self._batch is not batch or self._writer is None:
+                return  # it ended early (see `_undo_write`, `close`)
             try:
                 self._writer.commit()
             except sqlite3.Error as error:
@@ -459,7 +477,7 @@ class _SQLiteConnections:
         made while one runs, or too soon after, gets one more when the interval is over, so the
         WAL of a burst is copied back soon after the burst, and the next write starts it over."""
         self._wal_dirty = True
-        if self._checkpointing is not None:
+        if self._checkpointing is not None or self._closing:
             return  # `_checkpointed` calls again
         wait = self._last_checkpoint + self.checkpoint_every_s - time.monotonic()
         if wait <= 0:
@@ -503,6 +521,10 @@ class _SQLiteConnections:
         if self._checkpoint_timer is not None:
             self._checkpoint_timer.cancel()
             self._checkpoint_timer = None
+        if self._batch is not None:  # left open on a loop that is gone: its writers are too
+            with contextlib.suppress(RuntimeError):
+                self._batch.set_exception(database_busy())
+            self._batch = None
         for connection in (self._writer, self._reader):
             if connection is not None:
                 connection.close()
@@ -510,15 +532,35 @@ class _SQLiteConnections:
         self._turn.close()
 
     async def close(self) -> None:
-        if self._committing is not None:
-            await asyncio.wait([self._committing])  # the last batch commits first
-        if self._checkpointing is not None:
-            await asyncio.wait([self._checkpointing])
-        if self._writer is not None:
-            async with self._write_lock:
-                await self._writer.execute("PRAGMA optimize")
-        self._close_connections()
-        self._loop = None
+        """Commit what was written, then close. Writes that come meanwhile are refused (503);
+        writes queued before it are committed first."""
+        self._closing = True
+        try:
+            if self._writer is not None:
+                async with self._write_lock:
+                    batch = self._batch
+                    if batch is not None:
+                        try:
+                            self._writer.commit()
+                        except sqlite3.Error as error:
+                            with contextlib.suppress(sqlite3.Error):
+                                self._writer.rollback()
+                            self._end_batch(batch, error)
+                        else:
+                            self._end_batch(batch, None)
+                    await self._writer.execute("PRAGMA optimize")
+            if self._committing is not None:
+                await asyncio.wait([self._committing])  # it finds its batch committed
+            if self._checkpointing is not None:
+                await asyncio.wait([self._checkpointing])
+            self._close_connections()
+            self._loop = None
+        finally:
+            self._closing = False
+
+
+def _batch_lost() -> RuntimeError:
+    return RuntimeError("A transaction ended the writer's shared transaction itself")
 
 
 def _retrieve_failure(batch: asyncio.Future) -> None:
@@ -549,6 +591,18 @@ class _WriterTransaction(SQLiteTransaction):
         self.connection = await self._lease.__aenter__()
         self.context = self.engine.current_transaction.set(self)
         return self
+
+    # Piccolo's own BEGIN, COMMIT and ROLLBACK would end the batch every write shares: a
+    # transaction here begins and commits with its block; leaving it early is raising.
+
+    async def begin(self) -> None:
+        raise TransactionError("The transaction began with its block")
+
+    async def commit(self) -> None:
+        raise TransactionError("The transaction commits when its block ends")
+
+    async def rollback(self) -> None:
+        raise TransactionError("Raise an exception in the block to roll the transaction back")
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         if self._parent:

@@ -255,3 +255,46 @@ async def test_a_batch_whose_commit_fails_acknowledges_none_of_its_writes(blob_e
     assert await Blob.count() == 0
     await write(99)
     assert await Blob.select(Blob.data) == [{"data": "lost 99"}]
+
+
+async def test_closing_commits_the_writes_queued_before_it_and_refuses_later_ones(blob_engine):
+    """Shutting down never drops an acknowledged write, nor leaves a writer waiting forever."""
+    started = asyncio.Event()
+
+    async def write(data: str, hold: float = 0) -> str:
+        async with blob_engine.transaction(transaction_type=TransactionType.immediate):
+            await Blob.insert(Blob(data=data))
+            started.set()
+            await asyncio.sleep(hold)
+        return "committed"
+
+    early = asyncio.create_task(write("early", hold=0.1))
+    await started.wait()
+    closing = asyncio.create_task(blob_engine.close())
+    await asyncio.sleep(0.01)
+    late = await asyncio.gather(write("late"), return_exceptions=True)
+    await closing
+    assert await asyncio.wait_for(early, 2) == "committed"
+    assert isinstance(late[0], db.Unavailable)
+    stored = sqlite3.connect(blob_engine.connections.path).execute("SELECT data FROM blobs")
+    assert [row[0] for row in stored] == ["early"]
+
+
+async def test_a_transaction_cannot_end_the_transaction_its_neighbours_share(blob_engine):
+    """Piccolo's explicit rollback would end every write's shared transaction: it is refused,
+    and the writes beside it commit."""
+    from piccolo.engine.exceptions import TransactionError
+
+    async def write(data: str, roll_back: bool = False) -> None:
+        async with blob_engine.transaction(transaction_type=TransactionType.immediate) as t:
+            await Blob.insert(Blob(data=data))
+            await asyncio.sleep(0)
+            if roll_back:
+                await t.rollback()
+
+    outcomes = await asyncio.gather(
+        write("a"), write("b", roll_back=True), write("c"), return_exceptions=True
+    )
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], TransactionError)
+    assert sorted(row["data"] for row in await Blob.select(Blob.data)) == ["a", "c"]
