@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from litestar.params import QueryParameter
+from piccolo.columns.combination import Where
+from piccolo.columns.operators.comparison import ComparisonOperator
 from piccolo.engine.sqlite import SQLiteEngine
 from pydantic import BaseModel, Field
 
@@ -32,11 +34,13 @@ class PageRequest:
     q: str = ""
 
     def matches(self, *columns: Any) -> Any:
-        """A condition: any of `columns` contains `q`, ignoring case (LIKE is already case-blind
-        on SQLite, for ASCII; PostgreSQL needs ILIKE)."""
-        pattern = f"%{self.q}%"
-        case_blind = isinstance(active_engine(), SQLiteEngine)
-        conditions = [c.like(pattern) if case_blind else c.ilike(pattern) for c in columns]
+        """A condition: any of `columns` contains `q` as typed, ignoring case: `%`, `_` and `\\`
+        in `q` are themselves, not wildcards (LIKE is already case-blind on SQLite, for ASCII;
+        PostgreSQL needs ILIKE)."""
+        literal = self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
+        operator = _Contains if isinstance(active_engine(), SQLiteEngine) else _ContainsIgnoringCase
+        conditions = [Where(column=column, value=pattern, operator=operator) for column in columns]
         combined = conditions[0]
         for condition in conditions[1:]:
             combined |= condition
@@ -45,6 +49,14 @@ class PageRequest:
     async def apply(self, query: Any) -> list[dict]:
         """Run a piccolo select for this page (it must be ordered, so pages do not overlap)."""
         return await query.limit(self.limit).offset(self.offset).run()
+
+
+class _Contains(ComparisonOperator):
+    template = "{name} LIKE {value} ESCAPE '\\'"
+
+
+class _ContainsIgnoringCase(ComparisonOperator):
+    template = "{name} ILIKE {value} ESCAPE '\\'"
 
 
 class Page(BaseModel, Generic[Item]):

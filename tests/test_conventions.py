@@ -220,3 +220,21 @@ async def test_pages_are_served_with_security_headers(client):
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in response.headers["content-security-policy"]
+
+
+async def test_a_search_takes_percent_underscore_and_backslash_as_typed(client):
+    """`q` finds what contains the very text typed: `50%` is not "50 then anything"."""
+    await signed_in_admin(client)
+    await make_event(client, "sg")
+    for label in ("50% off", "50 off", "a_b", "axb", "back\\slash", "backslash"):
+        created = await client.post("/api/events/sg/tables", json={"label": label})
+        assert created.status_code == 201, created.text
+
+    async def found(q: str) -> list[str]:
+        page = (await client.get("/api/events/sg/tables", params={"q": q})).json()
+        return sorted(table["label"] for table in page["items"])
+
+    assert await found("50%") == ["50% off"]
+    assert await found("A_B") == ["a_b"]
+    assert await found("\\") == ["back\\slash"]
+    assert await found("50") == ["50 off", "50% off"]
