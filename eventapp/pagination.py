@@ -37,14 +37,19 @@ class PageRequest:
         """A condition: any of `columns` contains `q` as typed, ignoring case: `%`, `_` and `\\`
         in `q` are themselves, not wildcards (LIKE is already case-blind on SQLite, for ASCII;
         PostgreSQL needs ILIKE)."""
-        literal = self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{literal}%"
+        pattern = self.contains_pattern
         operator = _Contains if isinstance(active_engine(), SQLiteEngine) else _ContainsIgnoringCase
         conditions = [Where(column=column, value=pattern, operator=operator) for column in columns]
         combined = conditions[0]
         for condition in conditions[1:]:
             combined |= condition
         return combined
+
+    @property
+    def contains_pattern(self) -> str:
+        """`q` as a LIKE pattern meaning "contains q", for `LIKE ... ESCAPE '\\'` (raw SQL)."""
+        literal = self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"%{literal}%"
 
     async def apply(self, query: Any) -> list[dict]:
         """Run a piccolo select for this page (it must be ordered, so pages do not overlap)."""

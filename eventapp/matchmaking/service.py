@@ -842,9 +842,10 @@ async def event_meetings(
         args.append(status)
     if page.q:
         condition += (
-            " AND (LOWER(u.name) LIKE {} OR LOWER(o.name) LIKE {} OR LOWER(f.name) LIKE {})"
+            " AND (LOWER(u.name) LIKE {} ESCAPE '\\' OR LOWER(o.name) LIKE {} ESCAPE '\\'"
+            " OR LOWER(f.name) LIKE {} ESCAPE '\\')"
         )
-        args += [f"%{page.q.lower()}%"] * 3
+        args += [page.contains_pattern.lower()] * 3
     rows = await meeting_rows(
         condition, *args, order=f"s.starts_at, m.id LIMIT {page.limit} OFFSET {page.offset}"
     )
