@@ -16,18 +16,25 @@ TOPIC = event_topic(7, "programme")
 
 
 class FakeSocket:
-    """What `serve_topic` needs of a websocket; `stalled` makes sends hang like a full buffer."""
+    """What `serve_topic` needs of a websocket; `stall()` makes sends hang like a full buffer
+    until `resume()`."""
 
     def __init__(self) -> None:
         self.sent: asyncio.Queue[dict] = asyncio.Queue()
         self.incoming: asyncio.Queue[str | None] = asyncio.Queue()
-        self.stalled = False
+        self.flowing = asyncio.Event()
+        self.flowing.set()
         self.closed_with: int | None = None
 
-    async def send_data(self, data: str, mode: str = "text") -> None:
-        if self.stalled:
-            await asyncio.Event().wait()
-        await self.sent.put(json.loads(data))
+    def stall(self) -> None:
+        self.flowing.clear()
+
+    def resume(self) -> None:
+        self.flowing.set()
+
+    async def send(self, message: dict) -> None:  # ASGI's websocket.send
+        await self.flowing.wait()
+        await self.sent.put(json.loads(message["text"]))
 
     async def receive_data(self, mode: str = "text") -> str:
         message = await self.incoming.get()
@@ -111,7 +118,7 @@ async def test_the_fast_client_sees_every_change_while_another_stalls():
     fast, fast_task = await _connected(hub)
     await slow.next()
     await fast.next()
-    slow.stalled = True
+    slow.stall()
     for version in range(4, 20):
         await hub.publish(TOPIC, {"version": version})
         await asyncio.sleep(0.005)  # changes come from separate requests
@@ -126,11 +133,15 @@ async def test_a_client_that_reads_again_after_overflowing_gets_a_snapshot():
     hub, state = _hub(backlog=2)
     socket, task = await _connected(hub)
     await socket.next()
+    socket.stall()
     state["version"] = 7
-    for version in (4, 5, 6, 7):  # delivered faster than the sender runs: overflows the backlog
+    for version in (4, 5, 6, 7):  # 4 is on its way; 5 and 6 wait; 7 overflows the backlog
         hub.deliver(TOPIC, version, json.dumps({"type": "change", "version": version}))
-    message = await socket.next()
-    assert message["type"] == "snapshot" and message["version"] == 7
+    socket.resume()
+    assert [(m["type"], m["version"]) for m in (await socket.next(), await socket.next())] == [
+        ("change", 4),
+        ("snapshot", 7),
+    ]
     await _leave(socket, task)
 
 
@@ -138,7 +149,7 @@ async def test_a_stuck_client_is_disconnected():
     hub, _ = _hub(send_timeout_s=0.2)
     socket, task = await _connected(hub)
     await socket.next()
-    socket.stalled = True
+    socket.stall()
     await hub.publish(TOPIC, {"version": 4})
     await asyncio.wait_for(task, 2)
     assert socket.closed_with == STUCK_CLOSE_CODE
