@@ -69,7 +69,7 @@ def _version_text(version: Any) -> str:
     return str(version) if isinstance(version, int) else ""
 
 
-TextSender = Callable[[str], Awaitable[None]]
+TextSender = Callable[[str], Coroutine[Any, Any, None]]
 
 
 class Subscriber:
@@ -105,9 +105,9 @@ class Subscriber:
         self.ready = asyncio.Event()  # wakes the client's task
         self.direct = False  # the hub may send to it at once: its task is parked
         self.last = 0  # the version the client holds
-        self.pending: Awaitable[None] | None = None  # a send handed over unfinished
+        self.pending: _Resumed | None = None  # a send the hub handed over unfinished
         self.broken = False  # a send failed: the client is gone
-        self.sent_at = 0.0  # loop time of the hub's last send, so heartbeats go to idle clients
+        self.sent_at = 0.0  # loop time of the last message sent: heartbeats go to idle clients
 
     def push(self, version: int | None, text: str, now: float) -> None:
         if self.direct:
@@ -132,7 +132,7 @@ class Subscriber:
         self.ready.set()
 
     def wake(self) -> None:
-        """Stop sending directly and let the client's task look (it is leaving)."""
+        """Stop sending directly and wake the client's task: a send to finish, or it left."""
         self.direct = False
         self.ready.set()
 
@@ -141,7 +141,7 @@ class Subscriber:
         # (no task, no scheduling), handed to the client's task if it has to wait for the socket.
         sending = self.send(text)
         try:
-            waiting_on = sending.send(None)  # type: ignore[attr-defined]
+            waiting_on = sending.send(None)
         except StopIteration:
             self.sent_at = now
             if version is not None:
@@ -151,7 +151,7 @@ class Subscriber:
             self.broken = True
             self.wake()
             return
-        self.pending = _Resumed(sending, waiting_on)  # type: ignore[arg-type]
+        self.pending = _Resumed(sending, waiting_on)
         self.sent_at = now
         if version is not None:
             self.last = version
@@ -159,7 +159,7 @@ class Subscriber:
 
     def abandon_pending(self) -> None:
         pending, self.pending = self.pending, None
-        if isinstance(pending, _Resumed):
+        if pending is not None:
             pending.close()
 
 

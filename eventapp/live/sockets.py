@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Coroutine
+from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.di import NamedDependency, Provide
@@ -47,9 +48,9 @@ async def serve_topic(socket: WebSocket, topic: str, the_hub: Hub = hub) -> None
     """
     loop = asyncio.get_running_loop()
 
-    def send_text(text: str) -> Awaitable[None]:
+    def send_text(text: str) -> Coroutine[Any, Any, None]:
         # The ASGI message itself: Litestar's send_data costs one more coroutine per send.
-        return socket.send({"type": "websocket.send", "text": text})
+        return socket.send({"type": "websocket.send", "text": text})  # type: ignore[return-value]
 
     # Subscribed before the snapshot is built: nothing published in between is lost.
     subscriber = the_hub.subscribe(topic, send_text)
@@ -69,6 +70,7 @@ async def serve_topic(socket: WebSocket, topic: str, the_hub: Hub = hub) -> None
             subscriber.wake()
 
     async def send(text: str) -> None:
+        # asyncio.timeout, not wait_for: wait_for wraps every send in a task of its own.
         async with asyncio.timeout(the_hub.send_timeout_s):
             await send_text(text)
         subscriber.sent_at = loop.time()
