@@ -16,18 +16,25 @@ TOPIC = event_topic(7, "programme")
 
 
 class FakeSocket:
-    """What `serve_topic` needs of a websocket; `stalled` makes sends hang like a full buffer."""
+    """What `serve_topic` needs of a websocket; `stall()` makes sends hang like a full buffer
+    until `resume()`."""
 
     def __init__(self) -> None:
         self.sent: asyncio.Queue[dict] = asyncio.Queue()
         self.incoming: asyncio.Queue[str | None] = asyncio.Queue()
-        self.stalled = False
+        self.flowing = asyncio.Event()
+        self.flowing.set()
         self.closed_with: int | None = None
 
-    async def send_data(self, data: str, mode: str = "text") -> None:
-        if self.stalled:
-            await asyncio.Event().wait()
-        await self.sent.put(json.loads(data))
+    def stall(self) -> None:
+        self.flowing.clear()
+
+    def resume(self) -> None:
+        self.flowing.set()
+
+    async def send(self, message: dict) -> None:  # ASGI's websocket.send
+        await self.flowing.wait()
+        await self.sent.put(json.loads(message["text"]))
 
     async def receive_data(self, mode: str = "text") -> str:
         message = await self.incoming.get()
@@ -111,7 +118,7 @@ async def test_the_fast_client_sees_every_change_while_another_stalls():
     fast, fast_task = await _connected(hub)
     await slow.next()
     await fast.next()
-    slow.stalled = True
+    slow.stall()
     for version in range(4, 20):
         await hub.publish(TOPIC, {"version": version})
         await asyncio.sleep(0.005)  # changes come from separate requests
@@ -122,15 +129,71 @@ async def test_the_fast_client_sees_every_change_while_another_stalls():
     slow_task.cancel()
 
 
+async def test_idle_clients_hold_the_change_when_publish_returns_even_beside_a_stalled_one():
+    hub, _ = _hub()
+    slow, slow_task = await _connected(hub)
+    fast = [await _connected(hub) for _ in range(3)]
+    for socket, _ in [(slow, slow_task), *fast]:
+        await socket.next()
+    slow.stall()
+    for version in (4, 5):
+        await hub.publish(TOPIC, {"version": version})
+        # No task of theirs had to run: the hub wrote to their sockets as it delivered.
+        assert [socket.sent.get_nowait()["version"] for socket, _ in fast] == [version] * 3
+    slow.resume()
+    assert [(await slow.next())["version"] for _ in range(2)] == [4, 5]
+    for socket, task in [(slow, slow_task), *fast]:
+        await _leave(socket, task)
+
+
+async def test_a_client_that_caught_up_is_again_written_to_directly():
+    hub, _ = _hub()
+    socket, task = await _connected(hub)
+    await socket.next()
+    socket.stall()
+    for version in (4, 5, 6):
+        await hub.publish(TOPIC, {"version": version})
+    assert socket.sent.empty()
+    socket.resume()
+    assert [(await socket.next())["version"] for _ in range(3)] == [4, 5, 6]
+    await hub.publish(TOPIC, {"version": 7})
+    assert socket.sent.get_nowait()["version"] == 7
+    await _leave(socket, task)
+
+
+async def test_a_client_whose_socket_fails_is_dropped_and_the_others_still_hear():
+    hub, _ = _hub()
+    broken, broken_task = await _connected(hub)
+    healthy, healthy_task = await _connected(hub)
+    await broken.next()
+    await healthy.next()
+
+    async def refuse(message: dict) -> None:
+        raise OSError("connection reset")
+
+    broken.send = refuse  # type: ignore[method-assign]
+    await hub.publish(TOPIC, {"version": 4})
+    assert healthy.sent.get_nowait()["version"] == 4
+    await asyncio.wait_for(broken_task, 2)
+    assert hub.subscriber_count(TOPIC) == 1
+    await hub.publish(TOPIC, {"version": 5})
+    assert (await healthy.next())["version"] == 5
+    await _leave(healthy, healthy_task)
+
+
 async def test_a_client_that_reads_again_after_overflowing_gets_a_snapshot():
     hub, state = _hub(backlog=2)
     socket, task = await _connected(hub)
     await socket.next()
+    socket.stall()
     state["version"] = 7
-    for version in (4, 5, 6, 7):  # delivered faster than the sender runs: overflows the backlog
+    for version in (4, 5, 6, 7):  # 4 is on its way; 5 and 6 wait; 7 overflows the backlog
         hub.deliver(TOPIC, version, json.dumps({"type": "change", "version": version}))
-    message = await socket.next()
-    assert message["type"] == "snapshot" and message["version"] == 7
+    socket.resume()
+    assert [(m["type"], m["version"]) for m in (await socket.next(), await socket.next())] == [
+        ("change", 4),
+        ("snapshot", 7),
+    ]
     await _leave(socket, task)
 
 
@@ -138,7 +201,7 @@ async def test_a_stuck_client_is_disconnected():
     hub, _ = _hub(send_timeout_s=0.2)
     socket, task = await _connected(hub)
     await socket.next()
-    socket.stalled = True
+    socket.stall()
     await hub.publish(TOPIC, {"version": 4})
     await asyncio.wait_for(task, 2)
     assert socket.closed_with == STUCK_CLOSE_CODE
@@ -151,6 +214,20 @@ async def test_an_idle_client_hears_heartbeats():
     await socket.next()
     beat = await socket.next()
     assert beat["type"] == "heartbeat" and beat["server_time"]
+    await _leave(socket, task)
+
+
+async def test_a_heartbeat_comes_only_after_a_quiet_heartbeat_interval():
+    hub, _ = _hub(heartbeat_s=0.5)
+    socket, task = await _connected(hub)
+    await socket.next()
+    await asyncio.sleep(0.3)
+    await hub.publish(TOPIC, {"version": 4})
+    changed = asyncio.get_running_loop().time()
+    assert (await socket.next())["type"] == "change"
+    beat = await socket.next()
+    assert beat["type"] == "heartbeat"
+    assert asyncio.get_running_loop().time() - changed >= 0.5  # counted from the change
     await _leave(socket, task)
 
 

@@ -32,7 +32,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,19 +69,53 @@ def _version_text(version: Any) -> str:
     return str(version) if isinstance(version, int) else ""
 
 
+TextSender = Callable[[str], Coroutine[Any, Any, None]]
+
+
 class Subscriber:
-    """One client's place on a topic: its waiting messages (version, JSON text) and a wake-up."""
+    """One client's place on a topic.
 
-    __slots__ = ("topic", "backlog", "limit", "overflowed", "ready")
+    While the client's own task is parked (`direct`), the hub writes each change to the socket
+    itself, from the loop that delivers the message to everyone: no wake-up, task switch or timer
+    per client. A send that cannot finish at once (the client reads slowly: its transport is
+    above the high-water mark) is handed, half done, to the client's task, and what arrives
+    meanwhile waits in a bounded backlog that the task drains, so a slow client holds up nobody.
+    """
 
-    def __init__(self, topic: str, limit: int) -> None:
+    __slots__ = (
+        "topic",
+        "send",
+        "backlog",
+        "limit",
+        "overflowed",
+        "ready",
+        "direct",
+        "last",
+        "pending",
+        "broken",
+        "sent_at",
+    )
+
+    def __init__(self, topic: str, limit: int, send: TextSender) -> None:
         self.topic = topic
+        self.send = send  # the client's socket: one text message
         self.backlog: deque[tuple[int | None, str]] = deque()
         self.limit = limit
-        self.overflowed = False
-        self.ready = asyncio.Event()
+        self.overflowed = False  # the client needs a snapshot: it fell behind, or asked
+        self.ready = asyncio.Event()  # wakes the client's task
+        self.direct = False  # the hub may send to it at once: its task is parked
+        self.last = 0  # the version the client holds
+        self.pending: _Resumed | None = None  # a send the hub handed over unfinished
+        self.broken = False  # a send failed: the client is gone
+        self.sent_at = 0.0  # loop time of the last message sent: heartbeats go to idle clients
 
-    def push(self, version: int | None, text: str) -> None:
+    def push(self, version: int | None, text: str, now: float) -> None:
+        if self.direct:
+            if version is None or version == self.last + 1:
+                self._send_now(version, text, now)
+            elif version > self.last + 1:  # a gap: its task answers with a snapshot
+                self.resync()
+            return  # version <= last: already in the snapshot the client holds
         if len(self.backlog) >= self.limit:
             # Too far behind: drop what waits; the client is sent a snapshot instead.
             self.backlog.clear()
@@ -89,6 +123,74 @@ class Subscriber:
         else:
             self.backlog.append((version, text))
         self.ready.set()
+
+    def resync(self) -> None:
+        """Send the client a fresh snapshot instead of what waits (its task does)."""
+        self.direct = False
+        self.backlog.clear()
+        self.overflowed = True
+        self.ready.set()
+
+    def wake(self) -> None:
+        """Stop sending directly and wake the client's task: a send to finish, or it left."""
+        self.direct = False
+        self.ready.set()
+
+    def _send_now(self, version: int | None, text: str, now: float) -> None:
+        # The send is run by hand up to its first suspension: at once to a client that keeps up
+        # (no task, no scheduling), handed to the client's task if it has to wait for the socket.
+        sending = self.send(text)
+        try:
+            waiting_on = sending.send(None)
+        except StopIteration:
+            self.sent_at = now
+            if version is not None:
+                self.last = version
+            return
+        except Exception:  # noqa: BLE001 - gone; its task ends the subscription
+            self.broken = True
+            self.wake()
+            return
+        self.pending = _Resumed(sending, waiting_on)
+        self.sent_at = now
+        if version is not None:
+            self.last = version
+        self.wake()
+
+    def abandon_pending(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.close()
+
+
+class _Resumed:
+    """Awaiting a coroutine that already ran up to its first suspension (it yielded
+    `waiting_on` to whoever drove it): what `await` would have done had a task started it."""
+
+    __slots__ = ("coroutine", "waiting_on")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        self.coroutine = coroutine
+        self.waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        signal = self.waiting_on
+        while True:
+            try:
+                value = yield signal
+            except BaseException as error:  # noqa: BLE001 - cancellation goes to the send too
+                try:
+                    signal = self.coroutine.throw(error)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    signal = self.coroutine.send(value)
+                except StopIteration:
+                    return
+
+    def close(self) -> None:
+        self.coroutine.close()
 
 
 class Hub:
@@ -157,8 +259,10 @@ class Hub:
     # ----------------------------------------------------------------------------------------------
     # Subscribers (the websocket endpoints)
 
-    def subscribe(self, topic: str) -> Subscriber:
-        subscriber = Subscriber(topic, self.backlog)
+    def subscribe(self, topic: str, send: TextSender) -> Subscriber:
+        """A new place on `topic` for a client whose socket takes text through `send`; the hub
+        writes to it directly once its task has sent the snapshot and parked (`serve_topic`)."""
+        subscriber = Subscriber(topic, self.backlog, send)
         self._subscribers.setdefault(topic, set()).add(subscriber)
         return subscriber
 
@@ -179,8 +283,11 @@ class Hub:
         """Hand one message to this process's subscribers of `topic`."""
         self._snapshots.pop(topic, None)
         self._changes[topic] = self._changes.get(topic, 0) + 1
-        for subscriber in self._subscribers.get(topic, ()):
-            subscriber.push(version, text)
+        subscribers = self._subscribers.get(topic)
+        if subscribers:
+            now = asyncio.get_running_loop().time()
+            for subscriber in subscribers:
+                subscriber.push(version, text, now)
 
     # ----------------------------------------------------------------------------------------------
     # Across processes
@@ -252,9 +359,7 @@ class Hub:
         self._snapshots.clear()
         for subscribers in self._subscribers.values():
             for subscriber in subscribers:
-                subscriber.backlog.clear()
-                subscriber.overflowed = True
-                subscriber.ready.set()
+                subscriber.resync()
 
 
 # The process's one hub (the app's lifespan connects it to Redis).

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
+from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.di import NamedDependency, Provide
@@ -39,8 +41,19 @@ def _with_time(text: str) -> str:
 
 
 async def serve_topic(socket: WebSocket, topic: str, the_hub: Hub = hub) -> None:
-    """Follow `topic` on an accepted socket until the client leaves or gets stuck."""
-    subscriber = the_hub.subscribe(topic)  # before the snapshot: nothing in between is lost
+    """Follow `topic` on an accepted socket until the client leaves or gets stuck.
+
+    This task sends the snapshots, heartbeats and whatever a slow client has waiting; while it
+    is parked with nothing to do, the hub writes changes to the socket itself (`Subscriber`).
+    """
+    loop = asyncio.get_running_loop()
+
+    def send_text(text: str) -> Coroutine[Any, Any, None]:
+        # The ASGI message itself: Litestar's send_data costs one more coroutine per send.
+        return socket.send({"type": "websocket.send", "text": text})  # type: ignore[return-value]
+
+    # Subscribed before the snapshot is built: nothing published in between is lost.
+    subscriber = the_hub.subscribe(topic, send_text)
     closed = asyncio.Event()
 
     async def read() -> None:
@@ -49,49 +62,54 @@ async def serve_topic(socket: WebSocket, topic: str, the_hub: Hub = hub) -> None
             while True:
                 message = await socket.receive_data(mode="text")
                 if '"resync"' in message:
-                    subscriber.overflowed = True
-                    subscriber.ready.set()
+                    subscriber.resync()
         except Exception:  # noqa: BLE001 - gone, or sent what we do not take: either way, done
             pass
         finally:
             closed.set()
-            subscriber.ready.set()
+            subscriber.wake()
 
     async def send(text: str) -> None:
-        # asyncio.timeout, not wait_for: wait_for wraps every send in a task of its own, which
-        # cost more than the send itself at thousands of clients.
+        # asyncio.timeout, not wait_for: wait_for wraps every send in a task of its own.
         async with asyncio.timeout(the_hub.send_timeout_s):
-            await socket.send_data(text, mode="text")
+            await send_text(text)
+        subscriber.sent_at = loop.time()
+
+    async def send_snapshot() -> None:
+        subscriber.overflowed = False
+        subscriber.backlog.clear()
+        subscriber.last, text = await the_hub.snapshot(topic)
+        await send(_with_time(text))
 
     reader = asyncio.create_task(read())
     try:
-        last, text = await the_hub.snapshot(topic)
-        await send(_with_time(text))
-        while not closed.is_set():
-            if not subscriber.backlog and not subscriber.overflowed:
+        await send_snapshot()
+        while not closed.is_set() and not subscriber.broken:
+            if subscriber.pending is not None:  # a send the hub could not finish at once
+                async with asyncio.timeout(the_hub.send_timeout_s):
+                    await subscriber.pending
+                subscriber.pending = None
+            elif subscriber.overflowed:
+                await send_snapshot()
+            elif subscriber.backlog:
+                version, text = subscriber.backlog.popleft()
+                if version is None or version == subscriber.last + 1:
+                    await send(text)
+                    subscriber.last = subscriber.last if version is None else version
+                elif version > subscriber.last + 1:  # a gap: what the client holds is not whole
+                    await send_snapshot()
+                # version <= last: already in the snapshot the client has
+            else:  # nothing waits: park, and let the hub send the changes itself
                 subscriber.ready.clear()
+                subscriber.direct = True
                 try:
-                    async with asyncio.timeout(the_hub.heartbeat_s):
+                    async with asyncio.timeout_at(subscriber.sent_at + the_hub.heartbeat_s):
                         await subscriber.ready.wait()
                 except TimeoutError:
-                    await send(f'{{"type":"heartbeat","server_time":"{server_time()}"}}')
-                    continue
-            if closed.is_set():
-                break
-            if subscriber.overflowed:
-                subscriber.overflowed = False
-                subscriber.backlog.clear()
-                last, text = await the_hub.snapshot(topic)
-                await send(_with_time(text))
-                continue
-            version, text = subscriber.backlog.popleft()
-            if version is None or version == last + 1:
-                await send(text)
-                last = version if version is not None else last
-            elif version > last + 1:  # a gap: what the client holds is no longer whole
-                last, text = await the_hub.snapshot(topic)
-                await send(_with_time(text))
-            # version <= last: already in the snapshot the client has
+                    subscriber.direct = False
+                    if loop.time() >= subscriber.sent_at + the_hub.heartbeat_s:  # still idle
+                        await send(f'{{"type":"heartbeat","server_time":"{server_time()}"}}')
+                subscriber.direct = False
     except TimeoutError:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(socket.close(code=STUCK_CLOSE_CODE, reason="too slow"), 1)
@@ -99,6 +117,7 @@ async def serve_topic(socket: WebSocket, topic: str, the_hub: Hub = hub) -> None
         pass
     finally:
         the_hub.unsubscribe(subscriber)
+        subscriber.abandon_pending()
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
