@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 import io
+import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from eventapp.tickets.qr import qr_modules
@@ -137,11 +139,43 @@ def badge_image(badge: Badge) -> Image.Image:
 
 
 def badge_png(badge: Badge) -> bytes:
-    buffer = io.BytesIO()
-    # zlib's fastest level with run-length matching only: a badge is mostly runs of one colour
-    # (about 15 % faster than the default strategy, and 5.7 KB rather than 7.1 KB).
-    badge_image(badge).save(buffer, format="PNG", compress_level=1, compress_type=zlib.Z_RLE)
-    return buffer.getvalue()
+    return _indexed_png(badge_image(badge))
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_FILTER_UP = 2  # PNG's row filter "up": each byte less the one above it
+assert len(PALETTE) <= 16 * 3, "a badge PNG has four bits a pixel"
+
+
+def _indexed_png(image: Image.Image) -> bytes:
+    """A `PALETTE` image as a 4-bit indexed PNG. Written here, not by Pillow, which tries four
+    filters on every row (more time than zlib's): every row is filtered "up", so the rows that
+    repeat the one above (a QR module is eight rows, the margins and band are flat) become zeros
+    that zlib's run-length strategy folds away. A smaller hash table than zlib's default, which
+    run-length matching does not use, is less to clear for each badge."""
+    width, height = image.size
+    rows = np.frombuffer(image.tobytes("raw", "P;4"), np.uint8).reshape(height, -1)
+    filtered = np.empty((height, 1 + rows.shape[1]), np.uint8)
+    filtered[:, 0] = _FILTER_UP
+    filtered[0, 1:] = rows[0]  # the first row's "above" is all zeros
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 15, 4, zlib.Z_RLE)  # 4: the hash table's size
+    pixels = compressor.compress(filtered) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 4, 3, 0, 0, 0)  # 4 bits, indexed colour
+    return b"".join(
+        [
+            _PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"PLTE", PALETTE),
+            _chunk(b"IDAT", pixels),
+            _chunk(b"IEND", b""),
+        ]
+    )
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    checksum = zlib.crc32(data, zlib.crc32(kind))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", checksum)
 
 
 def pages(badges: Iterable[Badge]) -> Iterator[Image.Image]:
