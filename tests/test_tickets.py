@@ -15,7 +15,7 @@ from eventapp.mail.service import attachments_of
 from eventapp.mail.tables import OutboxMessage
 from eventapp.tickets.badges import KINDS, Badge, badge_image, badge_png
 from eventapp.tickets.signer import TicketSigner, generate_key
-from eventapp.tickets.tables import TicketKey
+from eventapp.tickets.tables import TicketKey, TicketType, WaitlistEntry
 from tests.helpers import user_with_role
 from tests.tickets_helpers import ticket, venue
 
@@ -67,6 +67,124 @@ async def test_canceling_a_ticket_gives_its_place_to_the_first_on_the_waiting_li
     valid = (await client.get(f"/api/events/{v.slug}/tickets", params={"status": "valid"})).json()
     assert [t["email"] for t in valid["items"]] == ["waiting@example.org"]
     assert valid["items"][0]["source"] == "waitlist"
+
+
+async def valid_tickets(client, v) -> dict[str, str]:
+    """Email -> source of the event's valid tickets."""
+    listed = await client.get(f"/api/events/{v.slug}/tickets", params={"status": "valid"})
+    return {t["email"]: t["source"] for t in listed.json()["items"]}
+
+
+async def attendees_waiting(client, v) -> int:
+    listed = (await client.get(f"/api/events/{v.slug}/ticket-types")).json()
+    return next(t["waiting"] for t in listed["items"] if t["kind"] == "attendee")
+
+
+async def ticket_mails_to(email: str) -> int:
+    return await OutboxMessage.count().where(
+        (OutboxMessage.to_address == email) & (OutboxMessage.kind == "ticket")
+    )
+
+
+async def room_left_while_people_wait(v, capacity: int) -> None:
+    """The state a capacity raise left before raises promoted the waiting list (databases
+    hold it): more places, nobody promoted."""
+    await TicketType.update({TicketType.capacity: capacity}).where(
+        TicketType.id == v.types["attendee"]["id"]
+    )
+
+
+async def test_raising_a_capacity_gives_the_new_places_to_the_waiting_list_in_order(client):
+    v = await venue(client, capacity=1)
+    await ticket(client, v, email="holder@example.org")
+    for name in ("first", "second", "third"):
+        await register(client, v, f"{name}@example.org")
+    raised = await client.patch(
+        f"/api/events/{v.slug}/ticket-types/{v.types['attendee']['id']}", json={"capacity": 3}
+    )
+    assert raised.status_code == 200
+    assert (raised.json()["sold"], raised.json()["waiting"]) == (3, 1)
+    assert await valid_tickets(client, v) == {
+        "holder@example.org": "organiser",
+        "first@example.org": "waitlist",
+        "second@example.org": "waitlist",
+    }
+    assert [await ticket_mails_to(f"{n}@example.org") for n in ("first", "second", "third")] == [
+        1,
+        1,
+        0,
+    ]
+
+
+async def test_a_waiting_person_given_a_ticket_another_way_leaves_the_waiting_list(client):
+    v = await venue(client, capacity=1)
+    holder = await ticket(client, v, email="holder@example.org")
+    for name in ("first", "second", "third"):
+        await register(client, v, f"{name}@example.org")
+    await room_left_while_people_wait(v, capacity=3)
+    await ticket(client, v, email="second@example.org")  # the organiser issues one
+    imported = await client.post(
+        f"/api/events/{v.slug}/tickets/import",
+        json={"csv": "name,email,ticket_type\nThird,third@example.org,Attendee\n", "send": False},
+    )
+    assert imported.status_code == 201, imported.text
+    assert await attendees_waiting(client, v) == 1  # only first still waits
+    canceled = await client.post(f"/api/events/{v.slug}/tickets/{holder['id']}/cancel")
+    assert canceled.status_code == 200, canceled.text
+    assert await valid_tickets(client, v) == {
+        "first@example.org": "waitlist",
+        "second@example.org": "organiser",
+        "third@example.org": "import",
+    }
+
+
+async def test_promotion_passes_over_a_waiting_person_who_already_holds_the_ticket(client):
+    v = await venue(client, capacity=2)
+    holder = await ticket(client, v, email="holder@example.org")
+    await ticket(client, v, email="first@example.org")
+    # A wait that a ticket given another way did not end (databases hold such entries).
+    event_id = (await TicketType.select(TicketType.event).first())["event"]
+    await WaitlistEntry.insert(
+        WaitlistEntry(
+            event=event_id,
+            ticket_type=v.types["attendee"]["id"],
+            name="First",
+            email="first@example.org",
+        )
+    )
+    assert (await register(client, v, "second@example.org")).json()["waitlist_position"] == 2
+    canceled = await client.post(f"/api/events/{v.slug}/tickets/{holder['id']}/cancel")
+    assert canceled.status_code == 200, canceled.text
+    assert await valid_tickets(client, v) == {
+        "first@example.org": "organiser",
+        "second@example.org": "waitlist",
+    }
+    assert await attendees_waiting(client, v) == 0  # first's entry is closed, not left waiting
+
+
+async def test_a_newcomer_cannot_take_a_free_place_from_those_waiting(client):
+    v = await venue(client, capacity=1)
+    await ticket(client, v, email="holder@example.org")
+    for name in ("first", "second", "third"):
+        await register(client, v, f"{name}@example.org")
+    await room_left_while_people_wait(v, capacity=5)  # four free places
+    third_again = await register(client, v, "third@example.org")
+    assert third_again.json()["status"] == "registered"  # with first and second before them
+    answers = [await register(client, v, f"{n}@example.org") for n in ("new", "newer")]
+    assert answers[0].json()["status"] == "registered"  # the fourth place
+    assert answers[1].json() == {
+        "status": "waitlisted",
+        "ticket_id": None,
+        "waitlist_position": 1,
+    }
+    assert await valid_tickets(client, v) == {
+        "holder@example.org": "organiser",
+        "first@example.org": "waitlist",
+        "second@example.org": "waitlist",
+        "third@example.org": "waitlist",
+        "new@example.org": "public",
+    }
+    assert [await ticket_mails_to(f"{n}@example.org") for n in ("first", "second")] == [1, 1]
 
 
 async def test_sales_windows_are_kept(client):
