@@ -187,6 +187,21 @@ async def test_a_newcomer_cannot_take_a_free_place_from_those_waiting(client):
     assert [await ticket_mails_to(f"{n}@example.org") for n in ("first", "second")] == [1, 1]
 
 
+async def test_asking_again_while_waiting_keeps_the_place_and_serves_those_ahead(client):
+    v = await venue(client, capacity=1)
+    await ticket(client, v, email="holder@example.org")
+    for name in ("first", "second"):
+        await register(client, v, f"{name}@example.org")
+    await room_left_while_people_wait(v, capacity=2)  # one free place, first's
+    again = await register(client, v, "second@example.org")
+    assert again.status_code == 409 and again.json()["reason"] == "already_waiting"
+    assert await valid_tickets(client, v) == {
+        "holder@example.org": "organiser",
+        "first@example.org": "waitlist",
+    }
+    assert await attendees_waiting(client, v) == 1
+
+
 async def test_sales_windows_are_kept(client):
     v = await venue(client)
     later = (datetime.now(UTC) + timedelta(days=3)).isoformat()

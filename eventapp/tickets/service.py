@@ -345,20 +345,29 @@ async def register(
             person = {"name": name, "email": email, "organisation": organisation}
             [ticket] = await _insert_tickets(event_id, type_row, [person], "public", True)
             return {"status": "registered", "ticket_id": ticket["id"]}
-        rows = await WaitlistEntry.insert(
-            WaitlistEntry(
-                event=event_id,
-                ticket_type=type_id,
-                name=name,
-                email=email,
-                organisation=organisation,
-            )
-        ).returning(WaitlistEntry.id)
-        position = await WaitlistEntry.count().where(
+        # Asked, not left to the unique index: its error would undo the promotions above.
+        waiting_already = await WaitlistEntry.exists().where(
             (WaitlistEntry.ticket_type == type_id)
+            & (WaitlistEntry.email == email)
             & WaitlistEntry.ticket.is_null()
-            & (WaitlistEntry.id <= rows[0]["id"])
         )
+        if not waiting_already:
+            rows = await WaitlistEntry.insert(
+                WaitlistEntry(
+                    event=event_id,
+                    ticket_type=type_id,
+                    name=name,
+                    email=email,
+                    organisation=organisation,
+                )
+            ).returning(WaitlistEntry.id)
+            position = await WaitlistEntry.count().where(
+                (WaitlistEntry.ticket_type == type_id)
+                & WaitlistEntry.ticket.is_null()
+                & (WaitlistEntry.id <= rows[0]["id"])
+            )
+    if waiting_already:
+        raise Conflict("You are already on this waiting list.", reason="already_waiting")
     return {"status": "waitlisted", "waitlist_position": position}
 
 
