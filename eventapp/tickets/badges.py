@@ -148,11 +148,11 @@ assert len(PALETTE) <= 16 * 3, "a badge PNG has four bits a pixel"
 
 
 def _indexed_png(image: Image.Image) -> bytes:
-    """A `PALETTE` image as a 4-bit indexed PNG. Written here, not by Pillow, which tries four
-    filters on every row (more time than zlib's): every row is filtered "up", so the rows that
-    repeat the one above (a QR module is eight rows, the margins and band are flat) become zeros
-    that zlib's run-length strategy folds away. A smaller hash table than zlib's default, which
-    run-length matching does not use, is less to clear for each badge."""
+    """A `PALETTE` image as a 4-bit indexed PNG, written here: Pillow tries four filters on every
+    row, which took longer than zlib. Here every row is filtered "up", so rows that repeat the one
+    above (eight a QR module, the flat margins and band) become zeros that zlib's run-length
+    strategy folds away; a smaller hash table than zlib's default (run-length matching does not
+    use it) is less to clear for each badge."""
     width, height = image.size
     rows = np.frombuffer(image.tobytes("raw", "P;4"), np.uint8).reshape(height, -1)
     filtered = np.empty((height, 1 + rows.shape[1]), np.uint8)
