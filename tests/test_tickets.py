@@ -321,8 +321,9 @@ async def test_qr_codes_badges_and_sheets_decode_to_exactly_the_secrets(client):
 
 
 def test_a_badge_png_holds_exactly_the_badge_drawn_for_every_kind():
-    """Badge PNGs are written by hand (four bits a pixel, rows filtered against the one above):
-    read back, each has the very pixels and colours drawn, and its QR code reads as the secret."""
+    """Badge PNGs are written by hand (four bits a pixel, the rows every badge of an event and
+    kind shares compressed once): read back, each has the very pixels and colours drawn, and its
+    QR code reads as the secret; so has a badge whose longer code reaches the band."""
     signer = TicketSigner(generate_key()[0])
     people = [("Mei Ling Ng", "SGInnovate"), ("Srisuk-Nattapong " * 4, ""), ("Zoë Ångström", "Ça")]
     for number, kind in enumerate(KINDS, 1):
@@ -333,6 +334,9 @@ def test_a_badge_png_holds_exactly_the_badge_drawn_for_every_kind():
         png = Image.open(io.BytesIO(badge_png(badge)))
         assert png.convert("RGB").tobytes() == badge_image(badge).convert("RGB").tobytes()
         assert decoded(png) == [badge.secret]
+    longer = Badge("Ana Santos", "Padiio", "vip", "ASEAN Start-up Showcase 2027", "A1" * 300)
+    png = Image.open(io.BytesIO(badge_png(longer)))
+    assert png.convert("RGB").tobytes() == badge_image(longer).convert("RGB").tobytes()
 
 
 async def test_a_badge_export_runs_in_the_background_with_progress(client):
