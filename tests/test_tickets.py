@@ -13,7 +13,9 @@ from PIL import Image
 from eventapp.accounts.schemas import Role
 from eventapp.mail.service import attachments_of
 from eventapp.mail.tables import OutboxMessage
-from eventapp.tickets.tables import TicketKey
+from eventapp.tickets.badges import KINDS, Badge, badge_image, badge_png
+from eventapp.tickets.signer import TicketSigner, generate_key
+from eventapp.tickets.tables import TicketKey, TicketType, WaitlistEntry
 from tests.helpers import user_with_role
 from tests.tickets_helpers import ticket, venue
 
@@ -65,6 +67,139 @@ async def test_canceling_a_ticket_gives_its_place_to_the_first_on_the_waiting_li
     valid = (await client.get(f"/api/events/{v.slug}/tickets", params={"status": "valid"})).json()
     assert [t["email"] for t in valid["items"]] == ["waiting@example.org"]
     assert valid["items"][0]["source"] == "waitlist"
+
+
+async def valid_tickets(client, v) -> dict[str, str]:
+    """Email -> source of the event's valid tickets."""
+    listed = await client.get(f"/api/events/{v.slug}/tickets", params={"status": "valid"})
+    return {t["email"]: t["source"] for t in listed.json()["items"]}
+
+
+async def attendees_waiting(client, v) -> int:
+    listed = (await client.get(f"/api/events/{v.slug}/ticket-types")).json()
+    return next(t["waiting"] for t in listed["items"] if t["kind"] == "attendee")
+
+
+async def ticket_mails_to(email: str) -> int:
+    return await OutboxMessage.count().where(
+        (OutboxMessage.to_address == email) & (OutboxMessage.kind == "ticket")
+    )
+
+
+async def room_left_while_people_wait(v, capacity: int) -> None:
+    """The state a capacity raise left before raises promoted the waiting list (databases
+    hold it): more places, nobody promoted."""
+    await TicketType.update({TicketType.capacity: capacity}).where(
+        TicketType.id == v.types["attendee"]["id"]
+    )
+
+
+async def test_raising_a_capacity_gives_the_new_places_to_the_waiting_list_in_order(client):
+    v = await venue(client, capacity=1)
+    await ticket(client, v, email="holder@example.org")
+    for name in ("first", "second", "third"):
+        await register(client, v, f"{name}@example.org")
+    raised = await client.patch(
+        f"/api/events/{v.slug}/ticket-types/{v.types['attendee']['id']}", json={"capacity": 3}
+    )
+    assert raised.status_code == 200
+    assert (raised.json()["sold"], raised.json()["waiting"]) == (3, 1)
+    assert await valid_tickets(client, v) == {
+        "holder@example.org": "organiser",
+        "first@example.org": "waitlist",
+        "second@example.org": "waitlist",
+    }
+    assert [await ticket_mails_to(f"{n}@example.org") for n in ("first", "second", "third")] == [
+        1,
+        1,
+        0,
+    ]
+
+
+async def test_a_waiting_person_given_a_ticket_another_way_leaves_the_waiting_list(client):
+    v = await venue(client, capacity=1)
+    holder = await ticket(client, v, email="holder@example.org")
+    for name in ("first", "second", "third"):
+        await register(client, v, f"{name}@example.org")
+    await room_left_while_people_wait(v, capacity=3)
+    await ticket(client, v, email="second@example.org")  # the organiser issues one
+    imported = await client.post(
+        f"/api/events/{v.slug}/tickets/import",
+        json={"csv": "name,email,ticket_type\nThird,third@example.org,Attendee\n", "send": False},
+    )
+    assert imported.status_code == 201, imported.text
+    assert await attendees_waiting(client, v) == 1  # only first still waits
+    canceled = await client.post(f"/api/events/{v.slug}/tickets/{holder['id']}/cancel")
+    assert canceled.status_code == 200, canceled.text
+    assert await valid_tickets(client, v) == {
+        "first@example.org": "waitlist",
+        "second@example.org": "organiser",
+        "third@example.org": "import",
+    }
+
+
+async def test_promotion_passes_over_a_waiting_person_who_already_holds_the_ticket(client):
+    v = await venue(client, capacity=2)
+    holder = await ticket(client, v, email="holder@example.org")
+    await ticket(client, v, email="first@example.org")
+    # A wait that a ticket given another way did not end (databases hold such entries).
+    event_id = (await TicketType.select(TicketType.event).first())["event"]
+    await WaitlistEntry.insert(
+        WaitlistEntry(
+            event=event_id,
+            ticket_type=v.types["attendee"]["id"],
+            name="First",
+            email="first@example.org",
+        )
+    )
+    assert (await register(client, v, "second@example.org")).json()["waitlist_position"] == 2
+    canceled = await client.post(f"/api/events/{v.slug}/tickets/{holder['id']}/cancel")
+    assert canceled.status_code == 200, canceled.text
+    assert await valid_tickets(client, v) == {
+        "first@example.org": "organiser",
+        "second@example.org": "waitlist",
+    }
+    assert await attendees_waiting(client, v) == 0  # first's entry is closed, not left waiting
+
+
+async def test_a_newcomer_cannot_take_a_free_place_from_those_waiting(client):
+    v = await venue(client, capacity=1)
+    await ticket(client, v, email="holder@example.org")
+    for name in ("first", "second", "third"):
+        await register(client, v, f"{name}@example.org")
+    await room_left_while_people_wait(v, capacity=5)  # four free places
+    third_again = await register(client, v, "third@example.org")
+    assert third_again.json()["status"] == "registered"  # with first and second before them
+    answers = [await register(client, v, f"{n}@example.org") for n in ("new", "newer")]
+    assert answers[0].json()["status"] == "registered"  # the fourth place
+    assert answers[1].json() == {
+        "status": "waitlisted",
+        "ticket_id": None,
+        "waitlist_position": 1,
+    }
+    assert await valid_tickets(client, v) == {
+        "holder@example.org": "organiser",
+        "first@example.org": "waitlist",
+        "second@example.org": "waitlist",
+        "third@example.org": "waitlist",
+        "new@example.org": "public",
+    }
+    assert [await ticket_mails_to(f"{n}@example.org") for n in ("first", "second")] == [1, 1]
+
+
+async def test_asking_again_while_waiting_keeps_the_place_and_serves_those_ahead(client):
+    v = await venue(client, capacity=1)
+    await ticket(client, v, email="holder@example.org")
+    for name in ("first", "second"):
+        await register(client, v, f"{name}@example.org")
+    await room_left_while_people_wait(v, capacity=2)  # one free place, first's
+    again = await register(client, v, "second@example.org")
+    assert again.status_code == 409 and again.json()["reason"] == "already_waiting"
+    assert await valid_tickets(client, v) == {
+        "holder@example.org": "organiser",
+        "first@example.org": "waitlist",
+    }
+    assert await attendees_waiting(client, v) == 1
 
 
 async def test_sales_windows_are_kept(client):
@@ -183,6 +318,25 @@ async def test_qr_codes_badges_and_sheets_decode_to_exactly_the_secrets(client):
     assert len(pdf.pages) == 3  # nine badges, four a page
     found = [text for page in pdf.pages for img in page.images for text in decoded(img.image)]
     assert sorted(found) == sorted(secrets)
+
+
+def test_a_badge_png_holds_exactly_the_badge_drawn_for_every_kind():
+    """Badge PNGs are written by hand (four bits a pixel, the rows every badge of an event and
+    kind shares compressed once): read back, each has the very pixels and colours drawn, and its
+    QR code reads as the secret; so has a badge whose longer code reaches the band."""
+    signer = TicketSigner(generate_key()[0])
+    people = [("Mei Ling Ng", "SGInnovate"), ("Srisuk-Nattapong " * 4, ""), ("Zoë Ångström", "Ça")]
+    for number, kind in enumerate(KINDS, 1):
+        name, organisation = people[number % len(people)]
+        badge = Badge(
+            name, organisation, kind, "ASEAN Start-up Showcase 2027", signer.sign(number, 1)
+        )
+        png = Image.open(io.BytesIO(badge_png(badge)))
+        assert png.convert("RGB").tobytes() == badge_image(badge).convert("RGB").tobytes()
+        assert decoded(png) == [badge.secret]
+    longer = Badge("Ana Santos", "Padiio", "vip", "ASEAN Start-up Showcase 2027", "A1" * 300)
+    png = Image.open(io.BytesIO(badge_png(longer)))
+    assert png.convert("RGB").tobytes() == badge_image(longer).convert("RGB").tobytes()
 
 
 async def test_a_badge_export_runs_in_the_background_with_progress(client):

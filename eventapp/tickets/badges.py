@@ -3,19 +3,21 @@ for the ticket type, the event, the ticket's QR code).
 
 A badge is A6 at 150 dpi (620 x 874 px); four fill an A4 page. What every badge of one event and
 kind shares (the band, the event's name) is drawn once and copied; per badge only the name, the
-organisation and the QR code are drawn.
+organisation and the QR code are drawn, and a badge's PNG compresses only those rows.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from eventapp.tickets.qr import qr_modules
@@ -116,32 +118,127 @@ def _template(event_name: str, kind: str) -> Image.Image:
     return image
 
 
+# Each badge draws only rows STRIP_TOP down to its QR code's last; the rows above and below are
+# the template's, compressed once for its event and kind (`_template_rows`).
+NAME_TOP, ORGANISATION_TOP, QR_TOP = 90, 168, 240
+STRIP_TOP = 70  # the event line ends above it; the name's accents stay below it
+
+
 def badge_image(badge: Badge) -> Image.Image:
     """The badge as a palette image (`PALETTE`), A6 at 150 dpi."""
     image = _template(badge.event_name, badge.kind).copy()
-    draw = _draw(image)
-    width = BADGE_SIZE[0] - 60
-    font, name = _fitted(draw, badge.name, width, 56)
-    draw.text((30, 90), name, fill=NAVY, font=font)
-    if badge.organisation:
-        font, organisation = _fitted(draw, badge.organisation, width, 34, bold=False)
-        draw.text((30, 168), organisation, fill=SLATE, font=font)
-    # The modules (quiet zone included) are 1 dark, 0 light: the palette's black and white.
-    size, modules = qr_modules(badge.secret)
-    side = size * QR_SCALE
-    code = Image.frombytes("L", (size, size), modules).resize(
-        (side, side), Image.Resampling.NEAREST
-    )
-    image.paste(code, ((BADGE_SIZE[0] - side) // 2, 240))
+    image.paste(_strip(badge), (0, STRIP_TOP))
     return image
 
 
+def _strip(badge: Badge) -> Image.Image:
+    """What one badge draws: name, organisation and QR code, on the template's rows from
+    STRIP_TOP to the code's last row."""
+    size, modules = qr_modules(badge.secret)
+    side = size * QR_SCALE
+    bottom = min(QR_TOP + side, BADGE_SIZE[1])
+    strip = _template(badge.event_name, badge.kind).crop((0, STRIP_TOP, BADGE_SIZE[0], bottom))
+    draw = _draw(strip)
+    width = BADGE_SIZE[0] - 60
+    font, name = _fitted(draw, badge.name, width, 56)
+    draw.text((30, NAME_TOP - STRIP_TOP), name, fill=NAVY, font=font)
+    if badge.organisation:
+        font, organisation = _fitted(draw, badge.organisation, width, 34, bold=False)
+        draw.text((30, ORGANISATION_TOP - STRIP_TOP), organisation, fill=SLATE, font=font)
+    # The modules (quiet zone included) are 1 dark, 0 light: the palette's black and white.
+    code = Image.frombytes("L", (size, size), modules).resize(
+        (side, side), Image.Resampling.NEAREST
+    )
+    strip.paste(code, ((BADGE_SIZE[0] - side) // 2, QR_TOP - STRIP_TOP))
+    return strip
+
+
 def badge_png(badge: Badge) -> bytes:
-    buffer = io.BytesIO()
-    # zlib's fastest level with run-length matching only: a badge is mostly runs of one colour
-    # (about 15 % faster than the default strategy, and 5.7 KB rather than 7.1 KB).
-    badge_image(badge).save(buffer, format="PNG", compress_level=1, compress_type=zlib.Z_RLE)
-    return buffer.getvalue()
+    """A 4-bit indexed PNG, written here (`_Deflated`): the template's rows above and below the
+    badge's own come compressed already, so only the badge's own rows are filtered and
+    compressed."""
+    strip = _strip(badge)
+    bottom = STRIP_TOP + strip.height
+    parts = [
+        _template_rows(badge.event_name, badge.kind, 0, STRIP_TOP),
+        _Deflated.of(_packed(strip)),
+    ]
+    if bottom < BADGE_SIZE[1]:
+        parts.append(_template_rows(badge.event_name, badge.kind, bottom, BADGE_SIZE[1]))
+    return _png(BADGE_SIZE, parts)
+
+
+@functools.lru_cache(maxsize=128)
+def _template_rows(event_name: str, kind: str, top: int, bottom: int) -> _Deflated:
+    rows = _template(event_name, kind).crop((0, top, BADGE_SIZE[0], bottom))
+    return _Deflated.of(_packed(rows))
+
+
+def _packed(image: Image.Image) -> np.ndarray:
+    """The image's rows at four bits a pixel (its palette indexes are below 16)."""
+    return np.frombuffer(image.tobytes("raw", "P;4"), np.uint8).reshape(image.height, -1)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_FILTER_NONE, _FILTER_UP = 0, 2  # PNG's row filters: none, and each byte less the one above it
+assert len(PALETTE) <= 16 * 3, "a badge PNG has four bits a pixel"
+
+
+@dataclass(frozen=True, slots=True)
+class _Deflated:
+    """A run of PNG rows compressed on its own, so that runs can be joined in one zlib stream:
+    raw deflate ending on a byte boundary (a sync flush, not the last block), its Adler-32 and
+    its length for the stream's checksum.
+
+    Pillow's PNG writer tries four filters on every row, which took longer than zlib. Here a run's
+    first row is unfiltered and every other is filtered "up", so rows that repeat the one above
+    (eight a QR module, the flat margins and band) become zeros that zlib's run-length strategy
+    folds away; a smaller hash table than zlib's default (run-length matching does not use it)
+    is less to clear for each badge."""
+
+    data: bytes
+    adler: int
+    length: int
+
+    @classmethod
+    def of(cls, rows: np.ndarray) -> _Deflated:
+        scanlines = np.empty((len(rows), 1 + rows.shape[1]), np.uint8)
+        scanlines[0, 0], scanlines[1:, 0] = _FILTER_NONE, _FILTER_UP
+        scanlines[0, 1:] = rows[0]
+        np.subtract(rows[1:], rows[:-1], out=scanlines[1:, 1:])
+        compressor = zlib.compressobj(1, zlib.DEFLATED, -15, 4, zlib.Z_RLE)  # 4: hash table size
+        data = compressor.compress(scanlines) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        return cls(data, zlib.adler32(scanlines), scanlines.nbytes)
+
+
+_ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, fastest
+_LAST_BLOCK = b"\x03\x00"  # an empty final block (fixed codes): what ends the joined stream
+_ADLER_BASE = 65521
+
+
+def _png(size: tuple[int, int], parts: list[_Deflated]) -> bytes:
+    """A 4-bit indexed PNG of `PALETTE` whose pixel data is these runs of rows, in order."""
+    adler = 1  # Adler-32 of nothing
+    for part in parts:  # zlib's adler32_combine: the checksum of the runs one after the other
+        low = (adler & 0xFFFF) + (part.adler & 0xFFFF) - 1
+        high = (adler >> 16) + (part.adler >> 16) + part.length * ((adler & 0xFFFF) - 1)
+        adler = (high % _ADLER_BASE) << 16 | low % _ADLER_BASE
+    pixels = b"".join([_ZLIB_HEADER, *(part.data for part in parts), _LAST_BLOCK])
+    header = struct.pack(">IIBBBBB", *size, 4, 3, 0, 0, 0)  # 4 bits, indexed colour
+    return b"".join(
+        [
+            _PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"PLTE", PALETTE),
+            _chunk(b"IDAT", pixels + adler.to_bytes(4, "big")),
+            _chunk(b"IEND", b""),
+        ]
+    )
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    checksum = zlib.crc32(data, zlib.crc32(kind))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", checksum)
 
 
 def pages(badges: Iterable[Badge]) -> Iterator[Image.Image]:

@@ -2,10 +2,11 @@
 
 `qrcode.make(...)` tries all eight mask patterns (each a full layout and penalty count) and
 draws through a generic image factory: 64 to 90 codes a second here. A fixed mask, the
-alphanumeric mode a base32 secret allows, the version found once per length, the matrix drawn
-straight with Pillow and fast PNG compression make the same code about five times faster
-(bench/qr.py). A fixed mask may score worse on the spec's penalty rules; scanners decode it
-all the same (the tests and bench/qr.py check with zxing-cpp).
+alphanumeric mode a base32 secret allows, the version found once per length, codewords by
+integer arithmetic, each bit put straight into the module qrcode would give it, the matrix drawn
+with Pillow and fast PNG compression make the same code several times faster (bench/qr.py).
+A fixed mask may score worse on the spec's penalty rules; scanners decode it all the same (the
+tests and bench/qr.py check with zxing-cpp).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import functools
 import io
 
+import numpy as np
 import qrcode
 from PIL import Image
 from qrcode import LUT
@@ -27,17 +29,11 @@ ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
 def qr_modules(secret: str) -> tuple[int, bytes]:
     """The secret's QR code as (modules a side, one byte a module row by row: 1 dark, 0 light),
     quiet zone included: a badge pastes these bytes as palette indexes, with no conversion."""
-    code = qrcode.QRCode(
-        version=_version(len(secret)),
-        error_correction=ERROR_CORRECTION,
-        border=QUIET_ZONE,
-        mask_pattern=MASK_PATTERN,
-    )
-    code.add_data(QRData(secret, mode=MODE_ALPHA_NUM), optimize=0)
-    code.data_cache = _codewords(secret, code.version)
-    code.make(fit=False)
-    matrix = code.get_matrix()
-    return len(matrix), b"".join(map(bytes, matrix))  # bytes([True, False]) == b"\x01\x00"
+    version = _version(len(secret))
+    side, blank, data_modules = _layout(version)
+    modules = blank.copy()
+    modules[data_modules] ^= np.unpackbits(np.frombuffer(bytes(_codewords(secret, version)), "u1"))
+    return side, modules.tobytes()
 
 
 _DARK_AS_BLACK = bytes.maketrans(b"\x00\x01", b"\xff\x00")
@@ -68,9 +64,49 @@ def _version(length: int) -> int:
     return code.best_fit()
 
 
-# qrcode lays the codewords out fast enough, but makes them (bits one call each, Reed-Solomon
-# with polynomial objects) in about 0.7 ms, most of a badge's QR code. `_codewords` makes the
-# same list (a test compares them) with integer arithmetic, in about a tenth of the time.
+# qrcode places a code's bits one module at a time (about 0.6 ms a code, most of a badge's QR
+# code). For one version and mask the place of each bit never changes: `_layout` asks qrcode once
+# for the code of all-zero codewords and for that of all-one codewords; the modules that differ
+# are the data modules, taken in qrcode's reading order. A secret's code is then the all-zero code
+# with the secret's codeword bits XORed in (a test holds it to qrcode's own code).
+@functools.lru_cache(maxsize=16)
+def _layout(version: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Modules a side, the code of all-zero codewords (function patterns, format information and
+    the mask alone; quiet zone included) row by row, and the index there of each data bit's module,
+    first bit first."""
+    count = sum(block.total_count for block in rs_blocks(version, ERROR_CORRECTION))
+    blank = _qrcode_matrix(version, [0] * count)
+    is_data = blank != _qrcode_matrix(version, [255] * count)
+    side, inner = len(blank), len(blank) - 2 * QUIET_ZONE
+    order, upward = [], True
+    # Two columns at a time from the right, up then down, skipping the vertical timing pattern.
+    for right in range(inner - 1, 0, -2):
+        if right <= 6:
+            right -= 1
+        for row in range(inner - 1, -1, -1) if upward else range(inner):
+            for column in (right, right - 1):
+                if is_data[row + QUIET_ZONE, column + QUIET_ZONE]:
+                    order.append((row + QUIET_ZONE) * side + column + QUIET_ZONE)
+        upward = not upward
+    assert len(order) == count * 8
+    return side, blank.ravel(), np.array(order)
+
+
+def _qrcode_matrix(version: int, codewords: list[int]) -> np.ndarray:
+    code = qrcode.QRCode(
+        version=version,
+        error_correction=ERROR_CORRECTION,
+        border=QUIET_ZONE,
+        mask_pattern=MASK_PATTERN,
+    )
+    code.data_cache = codewords
+    code.make(fit=False)
+    return np.array(code.get_matrix(), dtype=np.uint8)
+
+
+# qrcode makes the codewords (bits one call each, Reed-Solomon with polynomial objects) in about
+# 0.7 ms. `_codewords` makes the same list (a test compares them) with integer arithmetic, in
+# about a tenth of the time.
 _ALPHA_VALUE = {char: value for value, char in enumerate(ALPHA_NUM.decode())}
 
 

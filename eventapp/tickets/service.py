@@ -192,8 +192,10 @@ async def create_ticket_type(event_id: int, fields: dict, send: bool = True) -> 
 
 
 async def update_ticket_type(event_id: int, type_id: int, fields: dict) -> dict:
+    """A raised capacity's new places go to the waiting list at once, in the same transaction."""
     async with transaction():
         current = await _type(event_id, type_id)
+        await lock_row(TicketType, type_id)
         merged = {**current, **fields}
         if (
             merged["sales_from"]
@@ -203,6 +205,8 @@ async def update_ticket_type(event_id: int, type_id: int, fields: dict) -> dict:
             raise InvalidInput("sales_from must be before sales_until.", reason="invalid")
         if fields:
             await TicketType.update(fields).where(TicketType.id == type_id)
+        if "capacity" in fields:
+            await _promote_waitlist(event_id, merged)
     return await ticket_type(event_id, type_id)
 
 
@@ -244,7 +248,8 @@ async def _mail_ticket(event: dict, ticket: dict, type_name: str, png: bytes | N
 async def _insert_tickets(
     event_id: int, type_row: dict, people: list[dict], source: str, send: bool
 ) -> list[dict]:
-    """Inside a transaction holding the type's lock, with room checked: insert, sign, mail."""
+    """Inside a transaction holding the type's lock, with room checked: insert, sign, mail. Each
+    person's wait for the type ends with the ticket, however it was given."""
     if not people:
         return []
     rows: list[dict] = []
@@ -264,6 +269,10 @@ async def _insert_tickets(
                 for person in people[start : start + INSERT_SLICE]
             )
         ).returning(Ticket.id)
+    for start in range(0, len(people), INSERT_SLICE):
+        await _close_waits(
+            type_row["id"], [p["email"] for p in people[start : start + INSERT_SLICE]]
+        )
     signer = await _signer(event_id)
     tickets = []
     for person, row in zip(people, rows, strict=True):
@@ -326,32 +335,54 @@ async def register(
             & (Ticket.status != "canceled")
         ):
             raise Conflict("You already have this ticket.", reason="already_registered")
-        if await _held(type_id) < type_row["capacity"]:
+        # Free places go to those already waiting first, so no newcomer jumps the queue (room
+        # while people wait is what raising a capacity left before raises promoted them).
+        promoted, room = await _promote_waitlist(event_id, type_row)
+        mine = next((t for t in promoted if t["email"] == email), None)
+        if mine is not None:  # they were waiting themselves
+            return {"status": "registered", "ticket_id": mine["id"]}
+        if room > 0:
             person = {"name": name, "email": email, "organisation": organisation}
             [ticket] = await _insert_tickets(event_id, type_row, [person], "public", True)
             return {"status": "registered", "ticket_id": ticket["id"]}
-        rows = await WaitlistEntry.insert(
-            WaitlistEntry(
-                event=event_id,
-                ticket_type=type_id,
-                name=name,
-                email=email,
-                organisation=organisation,
-            )
-        ).returning(WaitlistEntry.id)
-        position = await WaitlistEntry.count().where(
+        # Asked, not left to the unique index: its error would undo the promotions above.
+        waiting_already = await WaitlistEntry.exists().where(
             (WaitlistEntry.ticket_type == type_id)
+            & (WaitlistEntry.email == email)
             & WaitlistEntry.ticket.is_null()
-            & (WaitlistEntry.id <= rows[0]["id"])
         )
+        if not waiting_already:
+            rows = await WaitlistEntry.insert(
+                WaitlistEntry(
+                    event=event_id,
+                    ticket_type=type_id,
+                    name=name,
+                    email=email,
+                    organisation=organisation,
+                )
+            ).returning(WaitlistEntry.id)
+            position = await WaitlistEntry.count().where(
+                (WaitlistEntry.ticket_type == type_id)
+                & WaitlistEntry.ticket.is_null()
+                & (WaitlistEntry.id <= rows[0]["id"])
+            )
+    if waiting_already:
+        raise Conflict("You are already on this waiting list.", reason="already_waiting")
     return {"status": "waitlisted", "waitlist_position": position}
 
 
-async def _promote_waitlist(event_id: int, type_row: dict) -> None:
-    """Inside the transaction that freed places: give them to the waiting list, first come first."""
+async def _promote_waitlist(event_id: int, type_row: dict) -> tuple[list[dict], int]:
+    """Inside a transaction holding the type's lock: give its free places to the waiting list,
+    first come first, each ticket mailed. Answers the tickets given and the places still free.
+
+    Whoever already holds a live ticket of the type (given another way) is passed over and their
+    wait closed: one ticket a person and type is the rule (`tickets_type_email_uq`), and a
+    ticket of another type of the event is no reason to lose a place in this queue.
+    """
     room = type_row["capacity"] - await _held(type_row["id"])
     if room <= 0:
-        return
+        return [], 0
+    await _close_waits(type_row["id"])
     waiting = (
         await WaitlistEntry.select()
         .where((WaitlistEntry.ticket_type == type_row["id"]) & WaitlistEntry.ticket.is_null())
@@ -359,9 +390,28 @@ async def _promote_waitlist(event_id: int, type_row: dict) -> None:
         .limit(room)
     )
     tickets = await _insert_tickets(event_id, type_row, waiting, "waitlist", True)
-    for entry, ticket in zip(waiting, tickets, strict=True):
-        await WaitlistEntry.update({WaitlistEntry.ticket: ticket["id"]}).where(
-            WaitlistEntry.id == entry["id"]
+    return tickets, room - len(tickets)
+
+
+_HOLDER = (
+    "FROM tickets WHERE tickets.ticket_type = ticket_waitlist.ticket_type"
+    " AND lower(tickets.email) = lower(ticket_waitlist.email) AND tickets.status <> 'canceled'"
+)
+_CLOSE_WAITS = (
+    f"UPDATE ticket_waitlist SET ticket = (SELECT tickets.id {_HOLDER})"
+    f" WHERE ticket_type = {{}} AND ticket IS NULL AND EXISTS (SELECT 1 {_HOLDER})"
+)
+
+
+async def _close_waits(type_id: int, emails: list[str] | None = None) -> None:
+    """End the waits for the type (of these people, else of anyone) of those who hold a live
+    ticket of it: the entry's `ticket` becomes that ticket."""
+    if emails is None:
+        await WaitlistEntry.raw(_CLOSE_WAITS, type_id)
+    else:
+        placeholders = ", ".join(["{}"] * len(emails))
+        await WaitlistEntry.raw(
+            f"{_CLOSE_WAITS} AND lower(email) IN ({placeholders})", type_id, *emails
         )
 
 
