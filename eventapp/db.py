@@ -18,7 +18,6 @@ comes from the unique index that refused the write (see `UniqueIndex`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import logging
 import os
@@ -35,7 +34,6 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from piccolo.engine.base import Engine
-from piccolo.engine.exceptions import TransactionError
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
@@ -272,31 +270,8 @@ class InlineConnection:
             delay = min(delay * 2, 0.05)
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[dict]:
-        """What piccolo's savepoints call."""
+        """What piccolo's transactions call for BEGIN, COMMIT, ROLLBACK and savepoints."""
         return await self.execute_fetchall(sql, parameters)
-
-    # The writer's group commit (`_SQLiteConnections.writer`), inside the batch's transaction,
-    # which already holds SQLite's write lock: nothing can be busy, so these run as they are.
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._db.in_transaction
-
-    def begin_write(self) -> None:
-        self._db.execute("SAVEPOINT eventapp_write")
-
-    def end_write(self) -> None:
-        self._db.execute("RELEASE eventapp_write")
-
-    def rollback_write(self) -> None:
-        self._db.execute("ROLLBACK TO eventapp_write")
-        self._db.execute("RELEASE eventapp_write")
-
-    def commit(self) -> None:
-        self._db.execute("COMMIT")
-
-    def rollback(self) -> None:
-        self._db.execute("ROLLBACK")
 
     def close(self) -> None:
         self._db.close()
@@ -351,11 +326,6 @@ class _SQLiteConnections:
         self._turn = _WriterTurn(path)
         self._checkpointing: asyncio.Task | None = None
         self._last_checkpoint = time.monotonic()
-        self._batch: asyncio.Future | None = None  # the open transaction writes join
-        self._wal_dirty = False  # written since the last checkpoint started
-        self._closing = False
-        self._checkpoint_timer: asyncio.TimerHandle | None = None
-        self._committing: asyncio.Task | None = None
 
     def _ensure_open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -366,148 +336,43 @@ class _SQLiteConnections:
         self._loop = loop
         self._write_lock = asyncio.Lock()
         self._checkpointing = None  # one left on a closed loop would never report done
-        self._batch = self._committing = self._checkpoint_timer = None
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = InlineConnection(self.path, self.busy_wait_s)
         self._reader = InlineConnection(self.path, self.busy_wait_s)
 
     @asynccontextmanager
     async def writer(self) -> AsyncIterator[InlineConnection]:
-        """One atomic write (a transaction, or a lone statement) on the writer connection.
-
-        Group commit: writes run as savepoints inside one open SQLite transaction, the batch,
-        which a task commits once the writers already queued behind the lock have had their turn.
-        A write that fails rolls back to its own savepoint and leaves the others alone; a write
-        that succeeds returns only once its batch has committed (acknowledged only after COMMIT),
-        while one COMMIT (the costly part: its pages written to the WAL) serves every write of
-        the batch. The lock and this process's turn at the file share one deadline.
-        """
         self._ensure_open()
-        if self._closing:
-            raise database_busy()
         try:
             async with asyncio.timeout(self.busy_wait_s):
                 await self._write_lock.acquire()
                 try:
-                    if self._batch is None:
-                        await self._open_batch()
+                    await self._turn.take()
                 except BaseException:
                     self._write_lock.release()
                     raise
         except TimeoutError:
             raise database_busy() from None
         try:
-            batch, connection = self._batch, self._writer
-            assert batch is not None and connection is not None
-            connection.begin_write()
-            try:
-                yield connection
-            except BaseException:
-                self._undo_write(connection, batch)
-                raise
-            if not connection.in_transaction:  # the body ended the batch's transaction itself
-                self._end_batch(batch, _batch_lost())
-                raise _batch_lost()
-            connection.end_write()
+            assert self._writer is not None
+            yield self._writer
         finally:
-            self._write_lock.release()
-        try:
-            await asyncio.shield(batch)
-        except asyncio.CancelledError:
-            # Cancelled while its batch commits: the write is not undone by that, so wait for
-            # the outcome (a moment) before passing the cancellation on.
-            if not batch.done():
-                await asyncio.wait([batch])
-            raise
-
-    async def _open_batch(self) -> None:
-        """Take this process's turn at the file and begin the batch's transaction (a program
-        outside eventapp holding SQLite's lock is waited for with a back-off). Its commit queues
-        behind the writers waiting now (the lock is first come, first served)."""
-        assert self._writer is not None and self._loop is not None
-        await self._turn.take()
-        try:
-            await self._writer.execute("BEGIN IMMEDIATE")
-        except BaseException:
             self._turn.give_back()
-            raise
-        batch = self._loop.create_future()
-        batch.add_done_callback(_retrieve_failure)
-        self._batch = batch
-        self._committing = self._loop.create_task(self._commit_batch(batch))
-
-    def _undo_write(self, connection: InlineConnection, batch: asyncio.Future) -> None:
-        """Roll one failed write back to its savepoint. Some errors (an I/O error, a full disk)
-        make SQLite roll back the whole transaction, and a savepoint that cannot be rolled back
-        leaves the failed write's changes in it: either way the batch has failed, and every write
-        in it is refused rather than acknowledged."""
-        try:
-            connection.rollback_write()
-        except sqlite3.Error as error:
-            with contextlib.suppress(sqlite3.Error):
-                if connection.in_transaction:
-                    connection.rollback()
-            self._end_batch(batch, error)
-
-    async def _commit_batch(self, batch: asyncio.Future) -> None:
-        async with self._write_lock:
-            if self._batch is not batch or self._writer is None:
-                return  # it ended early (see `_undo_write`, `close`)
-            try:
-                self._writer.commit()
-            except sqlite3.Error as error:
-                with contextlib.suppress(sqlite3.Error):
-                    self._writer.rollback()
-                self._end_batch(batch, error)
-            else:
-                self._end_batch(batch, None)
-
-    def _end_batch(self, batch: asyncio.Future, error: BaseException | None) -> None:
-        self._batch = None
-        self._turn.give_back()
-        if not batch.done():
-            if error is None:
-                batch.set_result(None)
-            else:
-                batch.set_exception(error)
-        self._checkpoint_soon()
+            self._write_lock.release()
+            self._checkpoint_soon()
 
     def _checkpoint_soon(self) -> None:
-        """After a write: copy the WAL back in a worker thread, at most once an interval. A write
-        made while one runs, or too soon after, gets one more when the interval is over, so the
-        WAL of a burst is copied back soon after the burst, and the next write starts it over."""
-        self._wal_dirty = True
-        if self._checkpointing is not None or self._closing:
-            return  # `_checkpointed` calls again
-        wait = self._last_checkpoint + self.checkpoint_every_s - time.monotonic()
-        if wait <= 0:
-            self._checkpoint_now()
-            return
-        assert self._loop is not None
-        due = self._loop.time() + wait
-        if self._checkpoint_timer is not None:
-            if self._checkpoint_timer.when() <= due:
-                return
-            self._checkpoint_timer.cancel()  # the interval was shortened
-        self._checkpoint_timer = self._loop.call_at(due, self._checkpoint_now)
-
-    def _checkpoint_now(self) -> None:
-        if self._checkpoint_timer is not None:
-            self._checkpoint_timer.cancel()
-            self._checkpoint_timer = None
-        if self._writer is None:  # closed meanwhile
-            return
-        self._wal_dirty = False
-        self._last_checkpoint = time.monotonic()
-        self._checkpointing = asyncio.create_task(asyncio.to_thread(_checkpoint, self.path))
-        self._checkpointing.add_done_callback(self._checkpointed)
+        """After a write: start a checkpoint in a worker thread, unless one ran or runs lately."""
+        now = time.monotonic()
+        if self._checkpointing is None and now - self._last_checkpoint >= self.checkpoint_every_s:
+            self._last_checkpoint = now
+            self._checkpointing = asyncio.create_task(asyncio.to_thread(_checkpoint, self.path))
+            self._checkpointing.add_done_callback(self._checkpointed)
 
     def _checkpointed(self, task: asyncio.Task) -> None:
         self._checkpointing = None
         if not task.cancelled() and task.exception() is not None:
             logger.warning("WAL checkpoint failed: %s", task.exception())
-        if self._wal_dirty and self._writer is not None:
-            self._checkpoint_soon()
 
     async def fetch_all_in_thread(self, sql: str, parameters: Sequence[Any]) -> list[dict]:
         return await asyncio.to_thread(_fetch_all, self.path, sql, parameters)
@@ -518,13 +383,6 @@ class _SQLiteConnections:
         return self._reader
 
     def _close_connections(self) -> None:
-        if self._checkpoint_timer is not None:
-            self._checkpoint_timer.cancel()
-            self._checkpoint_timer = None
-        if self._batch is not None:  # left open on a loop that is gone: its writers are too
-            with contextlib.suppress(RuntimeError):
-                self._batch.set_exception(database_busy())
-            self._batch = None
         for connection in (self._writer, self._reader):
             if connection is not None:
                 connection.close()
@@ -532,54 +390,26 @@ class _SQLiteConnections:
         self._turn.close()
 
     async def close(self) -> None:
-        """Commit what was written, then close. Writes that come meanwhile are refused (503);
-        writes queued before it are committed first."""
-        self._closing = True
-        try:
-            if self._writer is not None:
-                async with self._write_lock:
-                    batch = self._batch
-                    if batch is not None:
-                        try:
-                            self._writer.commit()
-                        except sqlite3.Error as error:
-                            with contextlib.suppress(sqlite3.Error):
-                                self._writer.rollback()
-                            self._end_batch(batch, error)
-                        else:
-                            self._end_batch(batch, None)
-                    await self._writer.execute("PRAGMA optimize")
-            if self._committing is not None:
-                await asyncio.wait([self._committing])  # it finds its batch committed
-            if self._checkpointing is not None:
-                await asyncio.wait([self._checkpointing])
-            self._close_connections()
-            self._loop = None
-        finally:
-            self._closing = False
-
-
-def _batch_lost() -> RuntimeError:
-    return RuntimeError("A transaction ended the writer's shared transaction itself")
-
-
-def _retrieve_failure(batch: asyncio.Future) -> None:
-    """A failed batch whose writers were all cancelled must not log "never retrieved"."""
-    if not batch.cancelled():
-        batch.exception()
+        if self._checkpointing is not None:
+            await asyncio.wait([self._checkpointing])
+        if self._writer is not None:
+            async with self._write_lock:
+                await self._writer.execute("PRAGMA optimize")
+        self._close_connections()
+        self._loop = None
 
 
 class _WriterTransaction(SQLiteTransaction):
-    """Piccolo's SQLite transaction as one write of the writer's group commit (`writer()`): a
-    savepoint inside the batch's BEGIN IMMEDIATE transaction, so its reads stay true until it
-    ends, and its exit returns once the batch has committed.
+    """Piccolo's SQLite transaction on the shared writer connection, held until commit.
 
-    Every transaction is a writing one: piccolo and its migrations open DEFERRED transactions and
-    write in them, which would deadlock on the lock upgrade against another process. Plain reads
-    need no transaction and use the reader.
+    Every transaction is a writing one (BEGIN IMMEDIATE, or EXCLUSIVE when asked): piccolo and its
+    migrations open DEFERRED transactions and write in them, which would deadlock on the lock
+    upgrade against another process. Plain reads need no transaction and use the reader.
     """
 
     def __init__(self, engine: FastSQLiteEngine, transaction_type: TransactionType, **kwargs: Any):
+        if transaction_type is TransactionType.deferred:
+            transaction_type = TransactionType.immediate
         super().__init__(engine, transaction_type=transaction_type, **kwargs)
         self._lease = None
 
@@ -589,31 +419,34 @@ class _WriterTransaction(SQLiteTransaction):
         engine: FastSQLiteEngine = self.engine  # type: ignore[assignment]
         self._lease = engine.connections.writer()
         self.connection = await self._lease.__aenter__()
+        try:
+            await self.begin()
+        except BaseException:
+            await self._lease.__aexit__(None, None, None)
+            raise
         self.context = self.engine.current_transaction.set(self)
         return self
-
-    # Piccolo's own BEGIN, COMMIT and ROLLBACK would end the batch every write shares: a
-    # transaction here begins and commits with its block; leaving it early is raising.
-
-    async def begin(self) -> None:
-        raise TransactionError("The transaction began with its block")
-
-    async def commit(self) -> None:
-        raise TransactionError("The transaction commits when its block ends")
-
-    async def rollback(self) -> None:
-        raise TransactionError("Raise an exception in the block to roll the transaction back")
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         if self._parent:
             return exception is None
-        self.engine.current_transaction.reset(self.context)
-        assert self._lease is not None
-        if exception is None:
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                try:
+                    await self.commit()
+                except BaseException:
+                    # A failed COMMIT leaves the transaction open: close it, or every later
+                    # BEGIN on this shared connection would fail.
+                    await self.rollback()
+                    raise
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            assert self._lease is not None
             await self._lease.__aexit__(None, None, None)
-            return True
-        await self._lease.__aexit__(exception_type, exception, traceback)
-        return False
+        return exception is None
 
 
 _READ_PREFIXES = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
