@@ -1,27 +1,107 @@
-"""The route decorators every domain uses: Litestar's, with guards called without a copy.
+"""The route decorators every domain uses: Litestar's, with what every request pays trimmed.
 
 Litestar calls each guard with a fresh copy of the route handler (`authorize_connection`), so a
 guard could change it without touching the shared one; copying a handler costs about 25 us, paid
 on every request to an event's routes. Our guards only read the handler, so `Route` hands them the
-handler itself. Otherwise these are Litestar's `get`, `post`, ... unchanged (a test checks every
-route is made with them).
+handler itself.
+
+A handler that returns a pydantic model is answered with the model's own JSON serializer, what
+Litestar would send (a test compares them), without Litestar's `Response` object, its
+header bookkeeping and a `model_dump` to Python objects before msgspec encodes them: 17 to 24 us
+of every such request; JSON a handler encoded itself (a `Response` of bytes) goes out the same
+way. Routes with anything else to say (headers, cookies, after-request hooks,
+background tasks, DTOs, other media types) take Litestar's way unchanged. Otherwise these are
+Litestar's `get`, `post`, ... (a test checks every route is made with them), and `Request` is
+Litestar's with its Content-Length read from the raw headers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import litestar
+from litestar import Response
 from litestar.connection import ASGIConnection
-from litestar.enums import HttpMethod
+from litestar.enums import HttpMethod, MediaType
+from litestar.exceptions import ClientException
 from litestar.handlers import HTTPRouteHandler
+from litestar.types import Empty, Receive, Scope, Send
+from pydantic import BaseModel
 
 
 class Route(HTTPRouteHandler):
-    """An HTTP route handler whose guards see the handler itself rather than a copy."""
+    """An HTTP route handler whose guards see the handler itself rather than a copy, and whose
+    pydantic answers are encoded by pydantic directly."""
+
+    _plain: bool | None = None  # decided on the first answer, once the app is built
 
     async def authorize_connection(self, connection: ASGIConnection) -> None:
         for guard in self.resolve_guards():
             await guard(connection, self)  # type: ignore[misc]
+
+    async def to_response(self, app: Any, data: Any, request: Any) -> Any:
+        if (
+            isinstance(data, BaseModel)
+            and self.media_type == MediaType.JSON
+            and self._answers_plainly()
+        ):
+            return _JSONAnswer(data.__pydantic_serializer__.to_json(data), self.status_code)
+        if (
+            type(data) is Response
+            and type(data.content) is bytes
+            and data.media_type == MediaType.JSON
+            and not (data.headers or data.cookies or data.background)
+            and self._answers_plainly()
+        ):
+            return _JSONAnswer(data.content, data.status_code or self.status_code)
+        return await super().to_response(app, data, request)
+
+    def _answers_plainly(self) -> bool:
+        """Nothing but the body and its status to send: no headers, cookies, hooks or DTOs."""
+        if self._plain is None:
+            self._plain = (
+                self.resolve_response_class() is Response
+                and not any(layer.after_request for layer in self.ownership_layers)
+                and not self.resolve_return_dto()
+                and not self.resolve_response_headers()
+                and not self.resolve_response_cookies()
+                and self.background is None
+                and "HEAD" not in self.http_methods
+            )
+        return self._plain
+
+
+class _JSONAnswer:
+    """A JSON body already encoded, sent with the headers Litestar would give it."""
+
+    __slots__ = ("body", "status")
+
+    def __init__(self, body: bytes, status: int) -> None:
+        self.body, self.status = body, status
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length = b"%d" % len(self.body)
+        headers = [(b"content-type", b"application/json"), (b"content-length", length)]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+
+
+class Request(litestar.Request):
+    """Litestar's request, reading Content-Length (asked before every body is read) from the raw
+    headers: building Litestar's header object for it cost about 8 us a write."""
+
+    @property
+    def content_length(self) -> int | None:
+        if self._content_length is Empty:
+            announced = next(
+                (value for name, value in self.scope["headers"] if name == b"content-length"), None
+            )
+            try:
+                self._content_length = int(announced) if announced is not None else None
+            except ValueError:
+                shown = announced.decode("latin-1") if announced is not None else None
+                raise ClientException(f"Invalid content-length: {shown!r}") from None
+        return self._content_length  # type: ignore[return-value]
 
 
 def _method(method: HttpMethod):
