@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.throttle = Throttle(
                 RedisCounter(app.state.redis), namespace=settings.redis_namespace
             )
-        await caller_cache.start(app.state.redis)
+        await caller_cache.start(app.state.redis, settings.redis_namespace)
         await live_hub.start(app.state.redis, settings.redis_namespace)
         sender = asyncio.create_task(app.state.mail.run(), name="mail sender")
         player = start_demo_player(settings.demo_live_s)  # `eventapp demo --live` only

@@ -4,7 +4,9 @@ that made it, and within a second in another process sharing Redis, on both engi
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -210,13 +212,24 @@ def _redis_answers() -> bool:
         return False
 
 
-def _serve(database_url: str, settings, tmp_path, name: str) -> tuple[subprocess.Popen, str]:
+def _need_redis() -> None:
+    if not _redis_answers():
+        message = f"no Redis answers at {REDIS_URL} (set EVENTAPP_TEST_REDIS)"
+        if os.environ.get("EVENTAPP_REQUIRE_REDIS"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _serve(
+    database_url: str, settings, tmp_path, name: str, namespace: str
+) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {
         **os.environ,
         "EVENTAPP_DATABASE_URL": database_url,
         "EVENTAPP_SECRET_KEY": settings.secret_key.get_secret_value(),
         "EVENTAPP_REDIS_URL": REDIS_URL,
+        "EVENTAPP_REDIS_NAMESPACE": namespace,
         "EVENTAPP_VAR_DIR": str(tmp_path / name),
         "EVENTAPP_LOG_LEVEL": "warning",
     }
@@ -241,11 +254,7 @@ async def _refused_within(check, limit: float) -> float:
 async def test_every_invalidation_reaches_another_process_through_redis_within_a_second(
     client, database_url, settings, tmp_path
 ):
-    if not _redis_answers():
-        message = f"no Redis answers at {REDIS_URL} (set EVENTAPP_TEST_REDIS)"
-        if os.environ.get("EVENTAPP_REQUIRE_REDIS"):
-            pytest.fail(message)
-        pytest.skip(message)
+    _need_redis()
     admin = await make_user("admin@example.org", is_admin=True)
     event = await create_event(
         EventCreate(slug="showcase", name="Showcase", published=True), organiser_id=admin
@@ -255,7 +264,8 @@ async def test_every_invalidation_reaches_another_process_through_redis_within_a
     admin_headers = await _bearer(admin, settings)
     ada_api, ada_other = await _bearer(ada, settings), await _bearer(ada, settings)
 
-    servers = [_serve(database_url, settings, tmp_path, name) for name in ("a", "b")]
+    namespace = f"test-cache-{secrets.token_hex(4)}"
+    servers = [_serve(database_url, settings, tmp_path, name, namespace) for name in ("a", "b")]
     from redis.asyncio import Redis
 
     redis = Redis.from_url(REDIS_URL)
@@ -301,7 +311,7 @@ async def test_every_invalidation_reaches_another_process_through_redis_within_a
             timings["logout"] = await _refused_within(lambda: on_b("/api/auth/me", cookie), 1.0)
 
             # A user deactivated by a third process, which forgets them through Redis.
-            await cache.start(redis)
+            await cache.start(redis, namespace)
             assert await on_b("/api/auth/me", ada_other) == 200
             assert (await http.get(f"{a}/api/auth/me", headers=ada_other)).status_code == 200
             await User.update({User.is_active: False}).where(User.id == ada).run()
@@ -320,3 +330,33 @@ async def test_every_invalidation_reaches_another_process_through_redis_within_a
             process.terminate()
         for process, _ in servers:
             process.wait(timeout=10)
+
+
+async def test_deployments_sharing_a_redis_do_not_hear_each_other():
+    _need_redis()
+    from redis.asyncio import Redis
+
+    redis, ours = Redis.from_url(REDIS_URL), f"test-ours-{secrets.token_hex(4)}"
+    loads = 0
+
+    async def load() -> frozenset[Role]:
+        nonlocal loads
+        loads += 1
+        return frozenset({Role.organiser})
+
+    async def forget_on(namespace: str) -> None:
+        await redis.publish(f"{namespace}:forget", json.dumps(["elsewhere", "roles", 7, 9]))
+        await asyncio.sleep(0.2)
+
+    await cache.start(redis, ours)
+    try:
+        await cache.roles(7, 9, load)
+        await forget_on(f"test-theirs-{secrets.token_hex(4)}")
+        await cache.roles(7, 9, load)
+        assert loads == 1, "another deployment's forget reached this one"
+        await forget_on(ours)
+        await cache.roles(7, 9, load)
+        assert loads == 2, "this deployment's forget was not heard"
+    finally:
+        await cache.stop()
+        await redis.aclose()

@@ -41,7 +41,7 @@ log = logging.getLogger("eventapp.cache")
 
 LIFETIME_S = 1.0
 MAX_ENTRIES = 10_000
-CHANNEL = "eventapp:forget"
+CHANNEL = "forget"  # under the deployment's Redis namespace: `<namespace>:forget`
 PUBLISH_TIMEOUT_S = 0.25
 
 T = TypeVar("T")
@@ -68,6 +68,7 @@ class _State:
         self.quiet: dict[tuple, float] = {}
         self.origin = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.redis: Any = None
+        self.channel = f"eventapp:{CHANNEL}"
         self.listener: asyncio.Task | None = None
 
 
@@ -221,7 +222,7 @@ async def _forget(kind: str, *args: Any) -> None:
     for attempt in range(2):
         try:
             # Bounded: a Redis that stopped answering must not hang a logout.
-            await asyncio.wait_for(redis.publish(CHANNEL, message), PUBLISH_TIMEOUT_S)
+            await asyncio.wait_for(redis.publish(_state.channel, message), PUBLISH_TIMEOUT_S)
             return
         except Exception:  # noqa: BLE001 - the one-second lifetime still bounds staleness
             if attempt:
@@ -270,7 +271,7 @@ async def _listen(pubsub: Any) -> None:
     while True:
         try:
             if not pubsub.subscribed:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(_state.channel)
                 clear()  # messages may have been missed while away
             if failing:
                 log.warning("Cache invalidation channel is back")
@@ -290,16 +291,18 @@ async def _listen(pubsub: Any) -> None:
         delay = min(delay * 2, 5.0)
 
 
-async def start(redis: Any | None) -> None:
-    """Start fresh; with a Redis client, publish and listen to invalidations on `CHANNEL`."""
+async def start(redis: Any | None, namespace: str = "eventapp") -> None:
+    """Start fresh; with a Redis client, publish and listen to invalidations on the channel of
+    this deployment (`<namespace>:forget`: deployments sharing a Redis do not hear each other)."""
     clear()
     _state.quiet.clear()
+    _state.channel = f"{namespace}:{CHANNEL}"
     if redis is None:
         return
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
     try:
         # Subscribed before the app serves, so nothing published from then on is missed.
-        await asyncio.wait_for(pubsub.subscribe(CHANNEL), timeout=2)
+        await asyncio.wait_for(pubsub.subscribe(_state.channel), timeout=2)
     except Exception:  # noqa: BLE001 - serve anyway; the listener keeps trying
         log.warning("Redis does not answer: cache invalidations are local until it does")
         with contextlib.suppress(Exception):
