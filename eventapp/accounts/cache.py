@@ -14,8 +14,8 @@ committed, or inside its transaction if the commit follows within a second):
     await forget_event(event_id)          # an event (or its days) updated, published, deleted
 
 which drops the answers in this process at once (so the change holds for the very next request
-here) and, with Redis configured, publishes them on one channel every process listens to, so the
-others drop them within milliseconds. Without Redis (or if a message is lost) the lifetime bounds
+here) and, with Redis configured, publishes them on the deployment's channel
+(`<namespace>:forget`) every process listens to, so the others drop them within milliseconds. Without Redis (or if a message is lost) the lifetime bounds
 staleness: no answer is older than one second. For a second after a forget, no answer touching
 what was forgotten is stored (every process, every read in that window goes to the database): so
 neither a read that was under way, nor one made between the forget and the commit, can keep the
