@@ -222,6 +222,18 @@ async def test_pages_are_served_with_security_headers(client):
     assert "default-src 'self'" in response.headers["content-security-policy"]
 
 
+async def test_every_answer_carries_the_security_headers_refusals_too(client):
+    for answer in (
+        await client.get("/health"),
+        await client.get("/api/auth/me"),  # 401, raised by the app-wide guard
+        await client.get("/api/no-such-route"),  # 404 from the router
+        await client.post("/api/auth/login", content=b"{not json"),  # 400
+    ):
+        assert answer.headers["x-content-type-options"] == "nosniff", answer
+        assert answer.headers["x-frame-options"] == "DENY", answer
+        assert answer.headers["referrer-policy"] == "same-origin", answer
+
+
 async def test_a_search_takes_percent_underscore_and_backslash_as_typed(client):
     """`q` finds what contains the very text typed: `50%` is not "50 then anything"."""
     await signed_in_admin(client)
