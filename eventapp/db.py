@@ -351,11 +351,18 @@ class _SQLiteConnections:
         self._ensure_open()
         lock = self._write_lock
         # Uncontended, the usual case, the turn is taken without arming a timer (5 us a write).
+        # `_waiters` is asyncio.Lock's queue (private, 3.11-3.13): with anyone queued, acquire()
+        # would wait behind them, so take the timed way.
         if lock.locked() or getattr(lock, "_waiters", None):
             await self._wait_for_turn()
         else:
             await lock.acquire()  # free, nobody queued: returns without suspending
-            if not self._turn.take_now():
+            try:
+                taken = self._turn.take_now()
+            except BaseException:  # the lock file could not be opened (out of descriptors)
+                lock.release()
+                raise
+            if not taken:
                 lock.release()
                 await self._wait_for_turn()
         try:
@@ -363,7 +370,7 @@ class _SQLiteConnections:
             yield self._writer
         finally:
             self._turn.give_back()
-            self._write_lock.release()
+            lock.release()
             self._checkpoint_soon()
 
     async def _wait_for_turn(self) -> None:

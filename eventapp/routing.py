@@ -45,12 +45,16 @@ class Route(HTTPRouteHandler):
             and self.media_type == MediaType.JSON
             and self._answers_plainly()
         ):
-            return _JSONAnswer(data.__pydantic_serializer__.to_json(data), self.status_code)
+            # by_alias=False as Litestar's encoder: a model's own alias setting does not apply.
+            body = data.__pydantic_serializer__.to_json(data, by_alias=False)
+            return _JSONAnswer(body, self.status_code)
         if (
             type(data) is Response
             and type(data.content) is bytes
             and data.media_type == MediaType.JSON
             and not (data.headers or data.cookies or data.background)
+            and data.status_code is not None
+            and _has_body(data.status_code)
             and self._answers_plainly()
         ):
             return _JSONAnswer(data.content, data.status_code or self.status_code)
@@ -67,8 +71,15 @@ class Route(HTTPRouteHandler):
                 and not self.resolve_response_cookies()
                 and self.background is None
                 and "HEAD" not in self.http_methods
+                # Encoders set below the app (the app's are pydantic's defaults) would be skipped.
+                and not any(layer.type_encoders for layer in self.ownership_layers[1:])
             )
         return self._plain
+
+
+def _has_body(status: int) -> bool:
+    """Statuses that may carry a body (not 1xx, 204 or 304: Litestar handles those itself)."""
+    return status >= 200 and status not in (204, 304)
 
 
 class _JSONAnswer:

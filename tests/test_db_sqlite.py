@@ -4,6 +4,7 @@ and large reads off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import json
 import os
@@ -111,6 +112,30 @@ async def test_a_write_waiting_too_long_for_a_foreign_sqlite_writer_is_a_503(sql
     finally:
         foreign.execute("ROLLBACK")
         foreign.close()
+    assert (await _sign_in(client)).status_code == 200
+
+
+async def test_a_lock_file_that_cannot_be_opened_fails_one_write_not_the_next(
+    sqlite_client, monkeypatch
+):
+    """Out of file descriptors for a moment (EMFILE): that write fails, the process writes on."""
+    client, path = sqlite_client
+    await make_user("ada@example.org")
+    connections = db.active_engine().connections
+    connections._turn.close()  # the next write opens the lock file afresh
+    real_open, failures = os.open, []
+
+    def open_failing_once(name, *args, **kwargs):
+        if str(name).endswith("-writer") and not failures:
+            failures.append(name)
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(db.os, "open", open_failing_once)
+    with pytest.raises(OSError):
+        async with db.transaction():
+            pass
+    assert failures and not connections._write_lock.locked()
     assert (await _sign_in(client)).status_code == 200
 
 

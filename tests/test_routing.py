@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from litestar import Litestar, MediaType, Response
 from litestar.testing import TestClient
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic.alias_generators import to_camel
 
 from eventapp import routing
 from eventapp.pagination import Page
@@ -147,3 +148,35 @@ def test_json_a_handler_encoded_itself_is_sent_as_litestar_would_send_it():
         )
     )
     assert ours.headers == theirs.headers
+
+
+class Aliased(BaseModel):
+    """A model that would spell its fields by alias if left to itself; Litestar does not."""
+
+    model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True)
+    field_one: int
+
+
+def test_aliases_are_spelled_as_litestar_spells_them():
+    with TestClient(_app([Aliased(fieldOne=3)])) as client:
+        _same(client)
+        assert client.get("/ours").json() == {"field_one": 3}
+
+
+@pytest.mark.parametrize(("status", "body"), [(204, b""), (204, b"null"), (304, b"")])
+def test_statuses_without_a_body_are_litestars_to_send(status, body):
+    @routing.get("/ours", status_code=200, sync_to_thread=False)
+    def ours() -> Response[None]:
+        return Response(body, status_code=status, media_type=MediaType.JSON)
+
+    @litestar.get("/theirs", status_code=200, sync_to_thread=False)
+    def theirs() -> Response[None]:
+        return Response(body, status_code=status, media_type=MediaType.JSON)
+
+    with TestClient(Litestar([ours, theirs])) as client:
+        mine, stock = client.get("/ours"), client.get("/theirs")
+        assert (mine.status_code, mine.content, mine.headers) == (
+            stock.status_code,
+            stock.content,
+            stock.headers,
+        )

@@ -15,11 +15,11 @@ committed, or inside its transaction if the commit follows within a second):
 
 which drops the answers in this process at once (so the change holds for the very next request
 here) and, with Redis configured, publishes them on the deployment's channel
-(`<namespace>:forget`) every process listens to, so the others drop them within milliseconds. Without Redis (or if a message is lost) the lifetime bounds
-staleness: no answer is older than one second. For a second after a forget, no answer touching
-what was forgotten is stored (every process, every read in that window goes to the database): so
-neither a read that was under way, nor one made between the forget and the commit, can keep the
-old state alive.
+(`<namespace>:forget`) every process listens to, so the others drop them within milliseconds.
+Without Redis (or if a message is lost) the lifetime bounds staleness: no answer is older than
+one second. For a second after a forget, no answer touching what was forgotten is stored (every
+process, every read in that window goes to the database): so neither a read that was under way,
+nor one made between the forget and the commit, can keep the old state alive.
 
 Unknown tokens are not cached (nothing to gain but memory for whoever sends random ones), nor are
 missing events; each map holds at most `MAX_ENTRIES` answers, the oldest dropped first.
