@@ -186,6 +186,55 @@ async def test_a_lost_scanner_phone_is_shut_out_by_the_events_organiser(client, 
         assert (await scanner.get("/api/auth/me", headers=phone)).status_code == 401
 
 
+OPEN_CALL = {
+    "opens_at": "2020-01-01T00:00:00Z",
+    "closes_at": "2099-01-01T00:00:00Z",
+    "open_to_all": True,
+}
+
+
+async def test_a_scanner_phone_is_nobody_in_another_event(client, app):
+    """The owner's application in event B is out of reach of their door phone for event A."""
+    await signed_in_admin(client)
+    await make_event(client, "showcase")
+    for slug in ("other", "third"):
+        await make_event(client, slug, published=True)
+        assert (await client.put(f"/api/events/{slug}/call/", json=OPEN_CALL)).status_code == 200
+    door = await make_user("door@example.org")
+    await service.grant_role(door, (await event_by_slug("showcase"))["id"], Role.door_staff)
+    client.cookies.clear()
+    await sign_in(client, "door@example.org")
+    made = await client.post("/api/events/other/applications", json={"company_name": "Doorco"})
+    assert made.status_code == 201
+    application = made.json()["id"]
+    token = await client.post(
+        "/api/auth/tokens",
+        json={"email": "door@example.org", "password": PASSWORD, "event": "showcase"},
+    )
+    phone = {"Authorization": f"Bearer {token.json()['token']}"}
+    scanner = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+    )
+    async with scanner:
+        for method, path, body in (
+            ("GET", "/api/events/other/applications/mine", None),
+            ("PATCH", f"/api/events/other/applications/{application}", {"company_name": "X"}),
+            ("POST", f"/api/events/other/applications/{application}/withdraw", None),
+            ("POST", "/api/events/third/applications", {"company_name": "Made by phone"}),
+        ):
+            answer = await scanner.request(method, path, headers=phone, json=body)
+            assert answer.status_code == 403, (path, answer.text)
+            assert answer.json()["reason"] == "token_scope"
+        # Public routes of another event see it as anyone: no trace of its owner.
+        seen = await scanner.get("/api/events/other", headers=phone)
+        assert seen.status_code == 200 and seen.json()["my_roles"] == []
+        # In its own event it still works.
+        lists = await scanner.get("/api/events/showcase/checkin-lists", headers=phone)
+        assert lists.status_code == 200
+    mine = await client.get("/api/events/other/applications/mine")
+    assert mine.json()["company_name"] == "Doorco" and mine.json()["state"] != "withdrawn"
+
+
 async def test_an_account_made_from_an_invitation_link_is_unverified(client):
     await signed_in_admin(client)
     await make_event(client, "showcase")

@@ -71,7 +71,11 @@ async def refuse_cross_site_writes(connection: ASGIConnection, _: BaseRouteHandl
 
 
 async def current_user(connection: ASGIConnection) -> CurrentUser | None:
-    """The signed-in user, or None; looked up once and kept on the request's scope."""
+    """The signed-in user, or None; looked up once and kept on the request's scope.
+
+    A device token for one event is nobody in another event's routes (a scanner phone for event
+    A must not read or change what its owner has in event B), and `require_login` says why.
+    """
     cached = connection.scope.get("eventapp_user", _UNRESOLVED)
     if cached is not _UNRESOLVED:
         return cached  # type: ignore[return-value]
@@ -79,20 +83,31 @@ async def current_user(connection: ASGIConnection) -> CurrentUser | None:
     token = presented_token(connection)
     if token:
         user = await service.resolve_token(token, connection.app.state.secret)
+    if user is not None and user.token_event_id is not None:
+        slug = connection.scope.get("path_params", {}).get("slug")
+        if slug is not None and (await _event_named(slug))["id"] != user.token_event_id:
+            user = None
+            connection.scope["eventapp_foreign_token"] = True  # type: ignore[typeddict-unknown-key]
     connection.scope["eventapp_user"] = user  # type: ignore[typeddict-unknown-key]
     return user
+
+
+async def _event_named(slug: str) -> dict[str, Any]:
+    return await cache.event(slug, lambda: event_by_slug(slug))
 
 
 async def require_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """App-wide guard: every route needs a signed-in user unless it is marked public.
 
-    A device token for one event acts only on that event's routes (`_event_access` drops its
-    roles elsewhere) and on the few routes marked `any_token` (who am I, sign out).
+    A device token for one event acts only on that event's routes (`current_user` makes it nobody
+    in another event's) and on the few routes marked `any_token` (who am I, sign out).
     """
     if handler.opt.get("public") or connection.scope.get("method") == "OPTIONS":
         return  # OPTIONS (Litestar's own handler) only says which methods a path allows
     user = await current_user(connection)
     if user is None:
+        if connection.scope.get("eventapp_foreign_token"):
+            raise Forbidden("This device token acts only in its own event.", reason="token_scope")
         raise NotAuthenticated("Sign in first.", reason="not_authenticated")
     if (
         user.token_event_id is not None
@@ -126,11 +141,10 @@ async def _event_access(connection: ASGIConnection) -> EventAccess:
     if cached is not None:
         return cached  # type: ignore[return-value]
     slug = connection.path_params["slug"]
-    event = dict(await cache.event(slug, lambda: event_by_slug(slug)))
-    user = await current_user(connection)
+    event = dict(await _event_named(slug))
+    user = await current_user(connection)  # None for a device token of another event
     roles: frozenset[Role] = frozenset()
-    # A device token for one event has no roles anywhere else.
-    if user is not None and user.token_event_id in (None, event["id"]):
+    if user is not None:
         user_id, event_id = user.id, event["id"]
 
         async def load() -> frozenset[Role]:
