@@ -15,7 +15,7 @@ from litestar import Litestar
 
 from eventapp.accounts import service as accounts
 from eventapp.accounts.schemas import Role
-from eventapp.accounts.tables import Organisation
+from eventapp.accounts.tables import Organisation, User
 from eventapp.errors import Conflict
 from eventapp.events.service import event_by_slug
 from eventapp.mail.tables import OutboxMessage
@@ -493,6 +493,21 @@ async def test_the_calendar_feed_parses_and_carries_changes_and_cancellations(cl
     assert any(
         "CANCEL" in str(m["attachments"]) or m["subject"].startswith("Meeting off") for m in mails
     )
+
+
+async def test_the_calendar_feed_ends_with_the_role_or_the_account(client):
+    """A feed link outlives no access: the role removed, or the account deactivated, it is gone."""
+    ids = await setup_event(client)
+    links = {}
+    for email in ("sam@padily.example", "ines@lion.example"):
+        await as_user(client, email)
+        links[email] = (await client.post("/api/events/mm/meetings/feed")).json()["url"]
+    client.cookies.clear()
+    assert [(await client.get(link)).status_code for link in links.values()] == [200, 200]
+    await accounts.revoke_role(ids["people"]["sam"], ids["event_id"], Role.startup)
+    assert (await client.get(links["sam@padily.example"])).status_code == 404
+    await User.update({User.is_active: False}).where(User.id == ids["people"]["ines"])
+    assert (await client.get(links["ines@lion.example"])).status_code == 404
 
 
 async def test_feedback_after_the_meeting_makes_the_report_and_its_csv(client):

@@ -28,8 +28,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from eventapp.accounts.schemas import Role
 from eventapp.accounts.security import new_token, token_digest
-from eventapp.accounts.service import my_events
+from eventapp.accounts.service import my_events, roles_in_event
 from eventapp.accounts.tables import User
 from eventapp.applications.service import startups_taking_part
 from eventapp.db import transaction
@@ -1511,20 +1512,35 @@ async def feed_link(event_id: int, user_id: int, secret: bytes) -> str:
 
 async def feed(token: str, secret: bytes, events_by_id) -> bytes:
     """The calendar of the person whose feed token this is: every meeting they can see, those
-    no longer on as cancelled."""
+    no longer on as cancelled.
+
+    The link works only while its person may still see their meetings: an active account that
+    meets in the event (investor or start-up). A removed role or a deactivated account ends it,
+    as it ends their sessions; to the calendar app it is then no calendar at all.
+    """
     row = (
         await MeetingFeedToken.select()
         .where(MeetingFeedToken.token_hash == token_digest(token, secret))
         .first()
     )
-    if row is None:
+    person = (
+        row
+        and await User.select(User.organisation, User.is_active)
+        .where(User.id == row["person"])
+        .first()
+    )
+    if (
+        row is None
+        or not person
+        or not person["is_active"]
+        or not {Role.investor, Role.startup} & await roles_in_event(row["person"], row["event"])
+    ):
         raise NotFound("No such calendar.")
     event = await events_by_id(row["event"])
     await expire_due(event["id"])
     user_id = row["person"]
     visible = "(m.version IS NULL OR v.status = 'published')"
-    startup = await User.select(User.organisation).where(User.id == user_id).first()
-    startup_id = startup["organisation"] if startup else None
+    startup_id = person["organisation"]
     rows = await meeting_rows(
         f"m.event = {{}} AND {visible} AND (m.investor = {{}} OR m.startup = {{}})",
         event["id"],
