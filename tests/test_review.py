@@ -106,6 +106,34 @@ async def test_assignment_gives_k_balanced_reviewers_never_from_the_incubator(cl
     assert set(loads) == {insider, *others}
 
 
+async def test_nobody_is_assigned_their_own_application_or_their_start_ups(client, event):
+    """A reviewer who also applied, or whose company applied, never reviews it (undeclared)."""
+    company = (
+        await Organisation.insert(Organisation(name="Padily", kind="startup", country="ID")).run()
+    )[0]["id"]
+    applicant = await reviewer("founder@padily.example")
+    colleague = await reviewer("cto@padily.example", company)
+    for i in range(2):
+        await reviewer(f"r{i}@example.org")
+    [own] = await make_applications(event["id"], 1, owner=applicant)
+    [theirs] = await make_applications(event["id"], 1, organisation=company)
+    rest = await make_applications(event["id"], 4)
+    settings = (await client.get(f"{BASE}/settings")).json()
+    await client.put(f"{BASE}/settings", json={**settings, "reviewers_per_application": 2})
+    assert (await client.post(f"{BASE}/assignments")).status_code == 200
+    from eventapp.review.tables import ReviewAssignment
+
+    pairs = {
+        (row["application"], row["reviewer"])
+        for row in await ReviewAssignment.select(
+            ReviewAssignment.application, ReviewAssignment.reviewer
+        )
+    }
+    assert (own, applicant) not in pairs
+    assert (theirs, colleague) not in pairs
+    assert len(pairs) == 2 * len([own, theirs, *rest])  # everyone else still gets two reviewers
+
+
 async def test_too_few_allowed_reviewers_is_a_409_naming_the_applications(client, event):
     nus = await incubator("NUS Enterprise")
     ids = await make_applications(event["id"], 2, incubator=nus)

@@ -154,18 +154,33 @@ async def reviewable_applications(event_id: int) -> list[dict[str, Any]]:
 
 
 async def _conflicts(event_id: int) -> dict[int, set[int]]:
-    """Reviewer id -> the applications they declared a conflict with."""
+    """Reviewer id -> the applications they may not review: those they declared a conflict
+    with, and their own (an application they own, or their start-up's), declared or not."""
     conflicts: dict[int, set[int]] = defaultdict(set)
     for row in await ReviewConflict.select(
         ReviewConflict.reviewer, ReviewConflict.application
     ).where(ReviewConflict.event == event_id):
         conflicts[row["reviewer"]].add(row["application"])
+    colleagues: dict[int, set[int]] = defaultdict(set)  # organisation -> its reviewers
+    for row in await UserEventRole.select(
+        UserEventRole.user, UserEventRole.user.organisation.as_alias("organisation")
+    ).where((UserEventRole.event == event_id) & (UserEventRole.role == "reviewer")):
+        if row["organisation"] is not None:
+            colleagues[row["organisation"]].add(row["user"])
+    for row in await Application.select(
+        Application.id, Application.owner, Application.organisation
+    ).where(Application.event == event_id):
+        if row["owner"] is not None:
+            conflicts[row["owner"]].add(row["id"])
+        for reviewer in colleagues.get(row["organisation"], ()):
+            conflicts[reviewer].add(row["id"])
     return conflicts
 
 
 async def auto_assign(event_id: int) -> dict[str, Any]:
     """Bring every reviewable application to k reviewers (keeping existing assignments),
-    balanced across reviewers, never from its incubator nor with a declared conflict.
+    balanced across reviewers, never from its incubator nor with a conflict (declared, or their
+    own application).
 
     The solver runs in a worker thread outside any transaction (seconds for thousands of
     applications: neither the event loop nor SQLite's write lock waits for it); the write then
