@@ -89,10 +89,13 @@ async def test_the_wrong_list_and_the_wrong_day_are_product_and_invalid_time(cli
     v.lists["Day 2"] = day2.json()
     today = await scan(client, v, t["secret"], "Day 2")
     assert today.status_code == 400 and today.json()["reason"] == "invalid_time"
-    on_the_day = await scan(
-        client, v, t["secret"], "Day 2", scanned_at=(tomorrow + timedelta(hours=1)).isoformat()
-    )
-    assert on_the_day.status_code == 201
+    # An online scan is dated by the server: a device saying "it is tomorrow" changes nothing.
+    on_the_day = (tomorrow + timedelta(hours=1)).isoformat()
+    claimed = await scan(client, v, t["secret"], "Day 2", scanned_at=on_the_day)
+    assert claimed.status_code == 400 and claimed.json()["reason"] == "invalid_time"
+    # A scan made offline on the day and uploaded now counts as made then.
+    uploaded = await scan(client, v, t["secret"], "Day 2", scanned_at=on_the_day, offline=True)
+    assert uploaded.status_code == 201 and not uploaded.json().get("conflict")
 
 
 async def test_exit_and_re_entry(client):

@@ -343,7 +343,9 @@ class CheckinsController(Controller):
             kind=data.type,
             nonce=data.nonce,
             staff_id=access.user.id if access.user else None,
-            scanned_at=data.scanned_at,
+            # An online scan happens now, whatever the device says: its clock (or its user) must
+            # not move a scan into a list's time window. Only an offline upload says when.
+            scanned_at=data.scanned_at if data.offline else None,
             offline=data.offline,
             gate=data.gate,
         )

@@ -155,7 +155,8 @@ class CheckinIn(RequestModel):
         min_length=1, max_length=64, description="Unique per scan: a retry with it counts once"
     )
     scanned_at: AwareDatetime | None = Field(
-        default=None, description="When the scan happened (offline scans); default now"
+        default=None,
+        description="When an offline scan happened; an online scan is dated by the server",
     )
     offline: bool = Field(default=False, description="Scanned offline, uploaded later")
     gate: str = Field(default="", max_length=60)
