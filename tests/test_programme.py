@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.service import create_user, grant_role
 from eventapp.accounts.tables import Organisation
+from eventapp.errors import IntegrityConflict
 from eventapp.events.service import event_by_slug
 from eventapp.events.tables import Event
 from eventapp.programme.routes import ACTION_REFUSALS
@@ -144,6 +145,7 @@ async def test_organisers_add_edit_and_remove_items(client):
     assert response.status_code == 201 and response.json()["planned_minutes"] == 10
     duplicate = await client.post(f"{BASE}/items", json=pitch)
     assert duplicate.status_code == 409 and duplicate.json()["reason"] == "already_pitching"
+    assert duplicate.json()["detail"] == "This start-up already has a pitch in the programme."
     stranger = await client.post(f"{BASE}/items", json={**pitch, "organisation_id": 999_999})
     assert stranger.status_code == 400 and stranger.json()["reason"] == "startup_unknown"
     response = await client.patch(f"{BASE}/items/{item['id']}", json={"minutes": 30})
@@ -359,6 +361,22 @@ async def test_undo_after_the_second_start_puts_the_first_pitch_back_on_stage(cl
     undone = response.json()
     assert undone["current"] == [{"stage_id": stage, "day": DAY, "item_id": ids[0]}]
     assert _without_projections(undone) == _without_projections(first)
+
+
+async def test_a_second_item_on_stage_is_refused_in_plain_words(client):
+    # The stage actions never try it (see the tests above); should a write ever do, the organiser
+    # reads what happened, and programs still get the stable reason.
+    setup = await _event_with_startups(client, 2)
+    stage = setup["stages"][0]
+    ids = [item["id"] for item in await _generate(client, stage, group_by="none")]
+    await _act(client, (await _programme(client))["version"], stage, "start_next")
+    with pytest.raises(IntegrityConflict) as refused:
+        await ProgrammeItem.update({ProgrammeItem.status: "running"}).where(
+            ProgrammeItem.id == ids[1]
+        )
+    assert refused.value.reason == "already_running"
+    assert refused.value.detail.startswith("Something is already on stage")
+    assert refused.value.status_code == 409
 
 
 async def test_organisers_undoing_at_once_undo_one_action_each_version(client):
