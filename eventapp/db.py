@@ -54,7 +54,9 @@ logger = logging.getLogger(__name__)
 class UniqueIndex:
     """A unique (optionally partial) index, created by raw SQL in a migration on both engines.
 
-    `reason` is what a client sees in the 409 when a write breaks it.
+    `reason` is what a client sees in the 409 when a write breaks it, and `detail` the sentence a
+    person reads (say what happened in their words: "Something is already on stage."); without
+    one they read that the record would be a duplicate.
     """
 
     name: str
@@ -62,15 +64,21 @@ class UniqueIndex:
     columns: tuple[str, ...]
     reason: str
     where: str | None = None
+    detail: str | None = None
 
 
 UNIQUE_INDEXES: dict[str, UniqueIndex] = {}
 
 
 def unique_index(
-    name: str, table: type[Table], columns: Sequence[str], reason: str, where: str | None = None
+    name: str,
+    table: type[Table],
+    columns: Sequence[str],
+    reason: str,
+    where: str | None = None,
+    detail: str | None = None,
 ) -> UniqueIndex:
-    index = UniqueIndex(name, table._meta.tablename, tuple(columns), reason, where)
+    index = UniqueIndex(name, table._meta.tablename, tuple(columns), reason, where, detail)
     UNIQUE_INDEXES[name] = index
     return index
 
@@ -104,8 +112,9 @@ def integrity_conflict(error: Exception) -> IntegrityConflict:
         is_fk = "FOREIGN KEY" in message
     index = UNIQUE_INDEXES.get(constraint or "")
     if index:
+        # The reason is the problem's `reason`, for programs; the sentence is for people.
         return IntegrityConflict(
-            f"This would duplicate an existing record ({index.reason}).",
+            index.detail or "This would duplicate an existing record.",
             constraint=constraint,
             reason=index.reason,
         )

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -48,6 +49,18 @@ def _migrate(url: str) -> None:
     )
 
 
+def _run(coroutine) -> None:
+    """`asyncio.run`, also where Playwright's sync API keeps a loop running on this thread (the
+    browser tests' fixtures): there, on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 def _with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
@@ -71,13 +84,13 @@ def postgres_url() -> Iterator[str]:
         finally:
             await connection.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    _run(admin(f'CREATE DATABASE "{name}"'))
     url = _with_database(POSTGRES_URL, name)
     try:
         _migrate(url)
         yield url
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _truncate_all(url: str) -> None:
@@ -92,7 +105,7 @@ def _truncate_all(url: str) -> None:
         finally:
             await connection.close()
 
-    asyncio.run(truncate())
+    _run(truncate())
 
 
 @pytest.fixture(params=ENGINES)

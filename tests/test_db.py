@@ -63,6 +63,7 @@ async def test_integrity_violations_become_one_domain_error_with_the_index_reaso
     with pytest.raises(IntegrityConflict) as caught:
         await Event.insert(Event(slug="sg", name="Again")).run()
     assert caught.value.reason == "slug_taken" and caught.value.constraint == "events_slug_uq"
+    assert "slug_taken" not in caught.value.detail  # the reason is for programs, not in the words
     with pytest.raises(IntegrityConflict) as caught:
         await Stage.insert(Stage(event=999_999, name="Nowhere")).run()
     assert caught.value.reason == "reference"

@@ -155,7 +155,8 @@ class ProgrammeController(Controller):
     async def undo_stage_action(
         self, access: NamedDependency[EventAccess], data: JSONBody[UndoIn]
     ) -> ProgrammeOut:
-        """Undo the last stage action, if it is still the last change."""
+        """Undo the newest stage action not yet undone, against the `version` you saw; again
+        and again, undo walks back through the stage actions down to the last edit or release."""
         user = access.user
         await service.undo(access.event_id, user.id if user else None, data.version)
         return ProgrammeOut(**await service.programme(access.event_id))

@@ -583,6 +583,38 @@ def _before_image(rows: list[dict]) -> list[dict]:
     return images
 
 
+def _from_image(image: dict) -> dict:
+    """The live fields a before-image records, as they are stored."""
+    return {name: _aware(image[name]) if name in _TIMES else image[name] for name in _LIVE_FIELDS}
+
+
+def _takes_a_place_of_one(old: dict, new: dict) -> bool:
+    """Whether a change takes a place only one item may hold at a time (the partial unique
+    indexes of tables.py): the stage-day's running slot, or a start-up's one live pitch."""
+    before, after = old["status"], new.get("status", old["status"])
+    return (after == "running" != before) or (before == "cancelled" != after)
+
+
+async def _write_live_fields(changes: list[tuple[dict, dict]]) -> None:
+    """Store new live fields for items of one stage-day (each: its row as read, the new values),
+    only the fields that differ. The database checks its unique indexes row by row, so the items
+    that give up a place (the item leaving the stage) are written before those that take one
+    (the item coming back on): the indexes never see two running items, in whatever order the
+    changes come (an action ends one item and starts a later one; an undo does the reverse)."""
+    writes = []
+    for old, new in changes:
+        differing = {
+            name: value
+            for name, value in new.items()
+            if (_aware(old[name]) if name in _TIMES else old[name]) != value
+        }
+        if differing:
+            writes.append((old, differing))
+    writes.sort(key=lambda write: _takes_a_place_of_one(*write))  # stable: leaving ones first
+    for old, values in writes:
+        await ProgrammeItem.update(values).where(ProgrammeItem.id == old["id"])
+
+
 def _apply(items: list[Item], data: ActionIn, now: datetime, template: Item) -> list[Item]:
     def needs(value: int | None, what: str) -> int:
         if value is None:
@@ -632,7 +664,7 @@ async def act(
         except ScheduleError as refusal:
             raise Conflict(refusal.detail, reason=refusal.reason) from refusal
         by_id = {row["id"]: row for row in rows}
-        created = []
+        created, changes = [], []
         for position, item in enumerate(after):
             if item.id is None:
                 inserted = (
@@ -653,14 +685,8 @@ async def act(
                 )
                 created.append(inserted[0]["id"])
                 continue
-            old = by_id[item.id]
-            changes = {
-                name: value
-                for name, value in {**_stored(item), "position": position}.items()
-                if (_aware(old[name]) if name in _TIMES else old[name]) != value
-            }
-            if changes:
-                await ProgrammeItem.update(changes).where(ProgrammeItem.id == item.id)
+            changes.append((by_id[item.id], {**_stored(item), "position": position}))
+        await _write_live_fields(changes)
         await ProgrammeAction.insert(
             ProgrammeAction(
                 event=event_id,
@@ -687,29 +713,62 @@ async def act(
     return version
 
 
-async def undo(event_id: int, actor_id: int | None, expected: int) -> int:
-    """Undo the last stage action, if nothing changed the programme since."""
-    async with transaction():
-        last = (
-            await ProgrammeAction.select()
-            .where(ProgrammeAction.event == event_id)
-            .order_by(ProgrammeAction.version, ascending=False)
-            .first()
-            .output(load_json=True)
+async def _last_undoable(event_id: int, version: int) -> dict:
+    """The newest stage action not yet undone, if every change since it is a stage action that
+    was undone or an undo: an edit, a generated day or a release in between ends the undo trail.
+    Inside the transaction that raised the version to `version` + 1 (so nothing moves meanwhile).
+    """
+    last = (
+        await ProgrammeAction.select()
+        .where(
+            (ProgrammeAction.event == event_id)
+            & (ProgrammeAction.kind != "undo")
+            & (ProgrammeAction.undone.eq(False))
         )
+        .order_by(ProgrammeAction.version, ascending=False)
+        .first()
+        .output(load_json=True)
+    )
+    if last is None:
+        raise Conflict("There is no stage action left to undo.", reason="nothing_to_undo")
+    # Versions are unique per event, so a gap in the recorded actions is a change of another kind.
+    recorded = await ProgrammeAction.count().where(
+        (ProgrammeAction.event == event_id)
+        & (ProgrammeAction.version > last["version"])
+        & (ProgrammeAction.version <= version)
+    )
+    if recorded != version - last["version"]:
+        raise Conflict(
+            "The programme was edited or released since the last stage action, "
+            "so there is no stage action left to undo.",
+            reason="nothing_to_undo",
+        )
+    return last
+
+
+async def undo(event_id: int, actor_id: int | None, expected: int) -> int:
+    """Undo the newest stage action not yet undone: pressed again and again, undo walks back
+    through the stage actions one by one, newest first, down to the last edit or release.
+
+    The version is raised first, so two organisers pressing at once queue on the programme and
+    the second is refused as stale; what the action changed is then put back exactly: the items
+    it added are removed and every item of its stage-day gets its live fields from before.
+    """
+    async with transaction():
         version = await _bump(event_id, expected)
-        if last is None or last["undone"] or last["kind"] == "undo" or last["version"] != expected:
-            raise Conflict("There is no last action to undo.", reason="nothing_to_undo")
-        for image in last["before"]:
-            values = {
-                name: _aware(image[name]) if name in _TIMES else image[name]
-                for name in _LIVE_FIELDS
-            }
-            await ProgrammeItem.update(values).where(
-                (ProgrammeItem.id == image["id"]) & (ProgrammeItem.event == event_id)
-            )
+        last = await _last_undoable(event_id, expected)
         if last["created"]:
-            await ProgrammeItem.delete().where(ProgrammeItem.id.is_in(last["created"]))
+            await ProgrammeItem.delete().where(
+                ProgrammeItem.id.is_in(last["created"]) & (ProgrammeItem.event == event_id)
+            )
+        by_id = {row["id"]: row for row in await _items(event_id, last["stage"], last["day"])}
+        await _write_live_fields(
+            [
+                (by_id[image["id"]], _from_image(image))
+                for image in last["before"]
+                if image["id"] in by_id
+            ]
+        )
         await ProgrammeAction.update({ProgrammeAction.undone: True}).where(
             ProgrammeAction.id == last["id"]
         )

@@ -85,12 +85,22 @@ class ProgrammeAction(Table, tablename="programme_actions"):
     undone = Boolean(default=False)
 
 
+# The sentences are what an organiser reads on the stage console if a write ever trips an index
+# (the version every change raises makes these races lose as `stale_version` first).
 unique_index("programme_state_event_uq", ProgrammeState, ["event"], reason="programme_exists")
 unique_index(
-    "programme_releases_number_uq", ProgrammeRelease, ["event", "number"], reason="release_exists"
+    "programme_releases_number_uq",
+    ProgrammeRelease,
+    ["event", "number"],
+    reason="release_exists",
+    detail="Someone released the programme at the same moment; reload to see their release.",
 )
 unique_index(
-    "programme_actions_version_uq", ProgrammeAction, ["event", "version"], reason="stale_version"
+    "programme_actions_version_uq",
+    ProgrammeAction,
+    ["event", "version"],
+    reason="stale_version",
+    detail="The programme changed since you loaded it; reload and try again.",
 )
 # One item runs on a stage at a time.
 unique_index(
@@ -99,6 +109,7 @@ unique_index(
     ["stage", "day"],
     reason="already_running",
     where="status = 'running'",
+    detail="Something is already on stage; end it before another item starts.",
 )
 # A start-up pitches once per event.
 unique_index(
@@ -107,4 +118,5 @@ unique_index(
     ["event", "organisation"],
     reason="already_pitching",
     where="organisation IS NOT NULL AND status <> 'cancelled'",
+    detail="This start-up already has a pitch in the programme.",
 )

@@ -1,6 +1,6 @@
 """The venue screen, the phone agenda and the stage console in chromium: an action on the stage
-page shows on the screen and the agenda within a second, and the screen recovers after the
-server restarts."""
+page shows on the screen and the agenda within a second, undo puts the stage back, and the screen
+recovers after the server restarts; on each engine."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from eventapp.accounts.schemas import Role
+from tests.conftest import ENGINES, _truncate_all
 from tests.live import _free_port, _wait_until_healthy, assert_accessible
 
 pytestmark = pytest.mark.browser
@@ -46,12 +47,18 @@ class RestartableServer:
         self.process.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, sqlite_template) -> Iterator[RestartableServer]:
+@pytest.fixture(scope="module", params=ENGINES)
+def server(request, tmp_path_factory) -> Iterator[RestartableServer]:
+    """The demo event served on each engine (PostgreSQL when EVENTAPP_TEST_POSTGRES is set)."""
     folder = tmp_path_factory.mktemp("live-pages")
-    database = folder / "live.sqlite"
-    shutil.copyfile(sqlite_template, database)
-    env = {"EVENTAPP_DATABASE_URL": f"sqlite:///{database}", "EVENTAPP_VAR_DIR": str(folder)}
+    if request.param == "sqlite":
+        database = folder / "live.sqlite"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
+        url = f"sqlite:///{database}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        _truncate_all(url)
+    env = {"EVENTAPP_DATABASE_URL": url, "EVENTAPP_VAR_DIR": str(folder)}
     seeded = subprocess.run(
         [sys.executable, "-m", "eventapp.cli", "demo", "--json"],
         env={**os.environ, **env},
@@ -125,6 +132,16 @@ def test_a_stage_action_reaches_the_screen_and_the_agenda_within_a_second(browse
 
         stage.keyboard.press("u")  # undo the delay
         expect(screen.locator("#delay")).to_have_text("On time", timeout=1000)
+
+        next_title = stage.locator("#stage-items li").nth(1).inner_text().split(" · ")[1]
+        stage.keyboard.press("n")  # the keynote ends, the first pitch starts
+        expect(stage.locator("#now-note")).to_contain_text(next_title, timeout=1000)
+        expect(screen.locator("#now-title")).to_contain_text(next_title, timeout=1000)
+        stage.keyboard.press("u")  # and the keynote is back on stage, nothing refused
+        expect(stage.locator("#now-note")).to_contain_text("Opening keynote", timeout=1000)
+        expect(screen.locator("#now-title")).to_contain_text("Opening keynote", timeout=1000)
+        expect(stage.locator("#stage-items li").nth(1)).to_contain_text("Planned")
+        expect(stage.locator("#page-message")).to_have_text("")
         screen.screenshot(path=str(shots / "eventapp-screen.png"))
         agenda.screenshot(path=str(shots / "eventapp-agenda.png"), full_page=True)
         stage.screenshot(path=str(shots / "eventapp-stage.png"), full_page=True)
