@@ -607,8 +607,9 @@ async def preview_invitation(token: str, secret: bytes) -> dict:
 
 
 _CLAIM_REFUSED = (
-    "This email belongs to an account that cannot be claimed through an invitation "
-    "(it is used in other events, or administers eventapp)."
+    "This email already has an account, and this invitation link cannot open it. If it is yours, "
+    "set a password for it first (the home page emails you a link to set one), then accept the "
+    "invitation with that password."
 )
 
 
@@ -616,11 +617,13 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
     """Use the link once: create (or claim, or add a role to) the account, atomically.
 
     An account with a password is someone's already: the invitation only adds a role, after its
-    password. A passwordless account may take its first password here only if it holds no role
-    elsewhere and is no administrator, since whoever holds the link (the inviting organiser sees
-    it) would otherwise gain an account that acts beyond this event. Hashing is slow, so it runs
-    before the transaction, and the transaction re-reads the account under a lock and writes only
-    if nothing it was decided on has changed.
+    password (its owner signing in). An existing account without a password (an applicant who
+    started a draft by mail, say) is claimed, taking its first password here, only through a link
+    that went to its mailbox alone (`mailed_only`), and only if it holds no role elsewhere and is
+    no administrator: a link the inviting organiser saw would otherwise hand them the account and
+    whatever it holds in any event. Its owner sets a password through a mailed reset link and
+    accepts with it. Hashing is slow, so it runs before the transaction, and the transaction
+    re-reads the account under a lock and writes only if nothing it was decided on has changed.
     """
     invitation = await _usable_invitation(token, secret)
     seen = await user_by_email(invitation["email"])
@@ -629,6 +632,8 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
         await authenticate(invitation["email"], password)
         new_hash = None
     else:
+        if seen is not None and not invitation["mailed_only"]:
+            raise Conflict(_CLAIM_REFUSED, reason="account_claim_refused")
         new_hash = await asyncio.to_thread(hash_password, password)
     async with transaction():
         claimed = (
@@ -669,7 +674,7 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
                     reason="account_changed",
                 )
             if new_hash is not None:
-                await _claim_passwordless(user, invitation["event"], new_hash, name)
+                await _claim_passwordless(user, invitation, new_hash, name)
         await _join_named_organisation(user_id, invitation)
         await grant_role(user_id, invitation["event"], Role(invitation["role"]))
         if invitation["mailed_only"]:
@@ -720,8 +725,14 @@ async def _has_roles_elsewhere(user_id: int, event_id: int) -> bool:
     )
 
 
-async def _claim_passwordless(user: dict, event_id: int, password_hash: str, name: str) -> None:
-    if user["is_admin"] or await _has_roles_elsewhere(user["id"], event_id):
+async def _claim_passwordless(user: dict, invitation: dict, password_hash: str, name: str) -> None:
+    """Give an existing passwordless account its first password: only through a link mailed to
+    it alone, never to an administrator or to someone who holds roles elsewhere."""
+    if (
+        not invitation["mailed_only"]
+        or user["is_admin"]
+        or await _has_roles_elsewhere(user["id"], invitation["event"])
+    ):
         raise Conflict(_CLAIM_REFUSED, reason="account_claim_refused")
     updated = (
         await User.update({User.password_hash: password_hash, User.name: name or user["name"]})
