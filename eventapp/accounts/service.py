@@ -6,6 +6,7 @@ Plain async functions on explicit arguments; the routes only parse, authorise an
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -686,8 +687,11 @@ _ORGANISATION_KINDS = {Role.investor.value: "investor", Role.startup.value: "sta
 
 
 async def _join_named_organisation(user_id: int, invitation: dict) -> None:
-    """An investor joins the firm the invitation names (a start-up person, the company): the one
-    of that kind and name, ignoring case, or a new one. Someone who belongs to one stays there."""
+    """An investor joins the firm the invitation names (a start-up person, the company), if the
+    event already has that firm: the one of that kind and name, ignoring case, that someone with
+    a role in this event belongs to or that applied to it. Otherwise a new one is made: the
+    organiser's typing a name never joins anyone to another event's organisation (which its
+    people's forms could then rewrite everywhere). Someone who belongs to one stays there."""
     kind = _ORGANISATION_KINDS.get(invitation["role"])
     name = invitation["organisation_name"]
     if kind is None or not name:
@@ -696,18 +700,84 @@ async def _join_named_organisation(user_id: int, invitation: dict) -> None:
         "organisation"
     ] is not None:
         return
-    found = await Organisation.raw(
-        "SELECT id FROM organisations WHERE kind = {} AND lower(name) = lower({}) ORDER BY id "
-        "LIMIT 1",
+    named = await Organisation.raw(
+        "SELECT id FROM organisations WHERE kind = {} AND lower(name) = lower({}) ORDER BY id",
         kind,
         name,
     )
-    if found:
-        organisation_id = found[0]["id"]
+    linked = await organisations_of_event(invitation["event"], [row["id"] for row in named])
+    if linked:
+        organisation_id = min(linked)
+        await lock_row(Organisation, organisation_id)
     else:
         rows = await Organisation.insert(Organisation(name=name, kind=kind)).run()
         organisation_id = rows[0]["id"]
     await User.update({User.organisation: organisation_id}).where(User.id == user_id).run()
+
+
+OrganisationsHook = Callable[[int, list[int]], Awaitable[set[int]]]
+_EVENT_ORGANISATIONS: list[OrganisationsHook] = []
+
+
+def on_event_organisations(hook: OrganisationsHook) -> OrganisationsHook:
+    """Register another capability's part in which organisations an event has (applications:
+    the start-ups that applied to it), called as `hook(event_id, candidate_ids)` and answering
+    the candidates it knows in that event."""
+    _EVENT_ORGANISATIONS.append(hook)
+    return hook
+
+
+async def organisations_of_event(event_id: int, candidate_ids: list[int]) -> set[int]:
+    """Which of the candidates the event already has, by its own people's doing: someone holding
+    a role in it belongs to one, or (through the hooks) one applied to it."""
+    if not candidate_ids:
+        return set()
+    rows = await UserEventRole.select(UserEventRole.user.organisation.as_alias("id")).where(
+        (UserEventRole.event == event_id) & UserEventRole.user.organisation.is_in(candidate_ids)
+    )
+    found = {row["id"] for row in rows}
+    for hook in _EVENT_ORGANISATIONS:
+        found |= await hook(event_id, candidate_ids)
+    return found
+
+
+async def organisation_relied_on_beyond(
+    organisation_id: int, *, person: int, event_id: int
+) -> bool:
+    """Whether anyone but `person`, or any event but `event_id`, relies on the organisation.
+
+    Organisations are shared by every event, so one is someone else's as soon as another person
+    belongs to it, `person` holds a role in another event (whose lists show it), or any row of
+    another event refers to it (an application, a meeting, a fit, a firm's profile, a programme
+    item, an incubator's registration: every table with an event and an organisation, found from
+    the tables themselves so that a new one counts too).
+    """
+    if await User.exists().where((User.organisation == organisation_id) & (User.id != person)):
+        return True
+    if await UserEventRole.exists().where(
+        (UserEventRole.user == person) & (UserEventRole.event != event_id)
+    ):
+        return True
+    for table, event_column, columns in _event_references_to_organisations():
+        for column in columns:
+            if await table.exists().where((column == organisation_id) & (event_column != event_id)):
+                return True
+    return False
+
+
+@functools.cache
+def _event_references_to_organisations() -> list[tuple]:
+    """(table, its event column, its columns referring to organisations), for every table."""
+    from eventapp.piccolo_app import APP_CONFIG  # every domain's tables; imported when first asked
+
+    found = []
+    for table in APP_CONFIG.table_classes:
+        keys = table._meta.foreign_key_columns
+        events = [c for c in keys if c._foreign_key_meta.resolved_references is Event]
+        organisations = [c for c in keys if c._foreign_key_meta.resolved_references is Organisation]
+        if len(events) == 1 and organisations:
+            found.append((table, events[0], organisations))
+    return found
 
 
 async def _locked_user(email: str) -> dict | None:
