@@ -4,6 +4,8 @@ should, device tokens an organiser can shut out, and accounts marked unverified.
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -12,6 +14,7 @@ from eventapp.accounts import service
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.tables import User
 from eventapp.events.service import event_by_slug
+from eventapp.mail.tables import OutboxMessage
 from tests.helpers import PASSWORD, make_event, make_user, sign_in, signed_in_admin
 
 
@@ -31,40 +34,85 @@ async def _password_works(email: str, password: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("delay", [0, 0.005])
-async def test_racing_invitations_never_hand_one_organiser_an_account_another_event_claimed(
-    app, client, delay
-):
-    """Event B invites a passwordless account as organiser while event A's organiser, who holds
-    A's link for the same email, accepts it a moment later with a password of their own."""
-    await signed_in_admin(client)
-    await make_event(client, "alpha")
-    await make_event(client, "beta")
-    await service.create_user("vip@example.org", name="VIP")
-    owner_link = await _invite(client, "beta", "vip@example.org", "organiser")
-    organiser_a_link = await _invite(client, "alpha", "vip@example.org", "investor")
+async def _mailed_invite(app, slug: str, email: str, role: str) -> str:
+    """An invitation sent as with SMTP configured: the link reaches the invitee's mailbox only."""
+    admin = await service.user_by_email("admin@example.org")
+    _, token = await service.create_invitation(
+        (await event_by_slug(slug))["id"],
+        email=email,
+        role=Role(role),
+        name="",
+        inviter=service.CurrentUser(admin["id"], admin["email"], admin["name"], True),
+        secret=app.state.secret,
+        mailing=service.Mailing("http://testserver.local", delivers=True),
+    )
+    return token
 
+
+async def _accept_at_once(app, delay: float, *attempts: tuple[str, str]) -> list:
     async def accept(token: str, password: str, wait: float):
         await asyncio.sleep(wait)
         return await service.accept_invitation(
             token, name="", password=password, secret=app.state.secret
         )
 
-    results = await asyncio.gather(
-        accept(owner_link, "the owner's own password", 0),
-        accept(organiser_a_link, "chosen by organiser A", delay),
+    return await asyncio.gather(
+        *(accept(token, password, n * delay) for n, (token, password) in enumerate(attempts)),
         return_exceptions=True,
+    )
+
+
+@pytest.mark.parametrize("delay", [0, 0.005])
+async def test_racing_invitations_never_hand_one_organiser_an_account_another_event_claimed(
+    app, client, delay
+):
+    """Event B's invitation reaches a passwordless account's mailbox while event A's organiser,
+    who was shown A's link for the same email, accepts it a moment later with a password of their
+    own: only the owner gets in, whichever comes first."""
+    await signed_in_admin(client)
+    await make_event(client, "alpha")
+    await make_event(client, "beta")
+    await service.create_user("vip@example.org", name="VIP")
+    owner_link = await _mailed_invite(app, "beta", "vip@example.org", "organiser")
+    organiser_a_link = await _invite(client, "alpha", "vip@example.org", "investor")
+    results = await _accept_at_once(
+        app,
+        delay,
+        (owner_link, "the owner's own password"),
+        (organiser_a_link, "chosen by organiser A"),
+    )
+    assert isinstance(results[0], service.CurrentUser), results
+    assert results[1].reason in {"account_claim_refused", "invalid_credentials"}, results
+    assert await _password_works("vip@example.org", "the owner's own password")
+    assert not await _password_works("vip@example.org", "chosen by organiser A")
+    alpha = await event_by_slug("alpha")
+    assert await service.roles_in_event(results[0].id, alpha["id"]) == set()
+
+
+@pytest.mark.parametrize("delay", [0, 0.005])
+async def test_two_mailed_invitations_accepted_at_once_set_one_password(app, client, delay):
+    """Two events' links both reach the mailbox and both are followed at once, with different
+    passwords: exactly one sets the password, and the other is refused, never half-applied."""
+    await signed_in_admin(client)
+    await make_event(client, "alpha")
+    await make_event(client, "beta")
+    await service.create_user("vip@example.org", name="VIP")
+    results = await _accept_at_once(
+        app,
+        delay,
+        (await _mailed_invite(app, "beta", "vip@example.org", "organiser"), "the first password"),
+        (await _mailed_invite(app, "alpha", "vip@example.org", "investor"), "the second password"),
     )
     succeeded = [r for r in results if isinstance(r, service.CurrentUser)]
     assert len(succeeded) == 1, results
     refused = next(r for r in results if not isinstance(r, service.CurrentUser))
     assert refused.reason in {"account_changed", "account_claim_refused", "invalid_credentials"}
-    owner_wins = await _password_works("vip@example.org", "the owner's own password")
-    attacker_wins = await _password_works("vip@example.org", "chosen by organiser A")
-    assert owner_wins != attacker_wins
-    if attacker_wins:
-        beta = await event_by_slug("beta")
-        assert Role.organiser not in await service.roles_in_event(succeeded[0].id, beta["id"])
+    first_wins = await _password_works("vip@example.org", "the first password")
+    second_wins = await _password_works("vip@example.org", "the second password")
+    assert first_wins != second_wins
+    assert first_wins == isinstance(results[0], service.CurrentUser)
+    events = {e["slug"] for e in await service.my_events(succeeded[0].id)}
+    assert events == ({"beta"} if first_wins else {"alpha"})
 
 
 async def test_an_administrator_account_is_never_claimed_through_an_invitation(client):
@@ -317,3 +365,123 @@ async def test_a_device_token_lists_only_what_anyone_sees(client):
         "/api/events", headers={"Authorization": f"Bearer {device.json()['token']}"}
     )
     assert [event["slug"] for event in listed.json()["items"]] == ["showcase"]
+
+
+# --------------------------------------------------------------------------------------------------
+# An invitation link the organiser saw never opens an account that exists already
+
+
+async def _open_call(client, slug: str) -> None:
+    now = datetime.now(UTC)
+    await client.patch(f"/api/events/{slug}", json={"published": True})
+    call = await client.put(
+        f"/api/events/{slug}/call",
+        json={
+            "opens_at": (now - timedelta(days=1)).isoformat(),
+            "closes_at": (now + timedelta(days=30)).isoformat(),
+            "open_to_all": True,
+        },
+    )
+    assert call.status_code == 200, call.text
+
+
+async def _an_applicant_and_another_events_organiser(client) -> None:
+    """Someone starts a draft in alpha without an account (so founder@victim.org exists, without
+    a password); Mallory organises beta, and is signed in."""
+    await signed_in_admin(client)
+    await make_event(client, "alpha")
+    await _open_call(client, "alpha")
+    await make_event(client, "beta")
+    mallory = await make_user("mallory@example.org")
+    await service.grant_role(mallory, (await event_by_slug("beta"))["id"], Role.organiser)
+    client.cookies.clear()
+    started = await client.post(
+        "/api/events/alpha/applications/start",
+        json={"contact_email": "founder@victim.org", "company_name": "Victim Robotics"},
+    )
+    assert started.status_code == 202, started.text
+    await sign_in(client, "mallory@example.org")
+
+
+async def _mailed_link(client, kind: str, page: str) -> str:
+    for _ in range(100):
+        message = await OutboxMessage.select().where(OutboxMessage.kind == kind).first()
+        if message is not None:
+            return re.search(rf"/{page}#(\S+)", message["text_body"]).group(1)
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {kind} mail was queued")
+
+
+async def test_an_invitation_link_the_organiser_saw_never_opens_an_applicants_account(client):
+    """The reviewer's proof: beta's organiser invites alpha's applicant, is shown the link (no
+    SMTP), and tries to accept it with a password of their own to read alpha's application."""
+    await _an_applicant_and_another_events_organiser(client)
+    link = await _invite(client, "beta", "founder@victim.org", "reviewer")
+    client.cookies.clear()
+    claim = await client.post(
+        "/api/invitations/accept", json={"token": link, "password": "mallory's own password"}
+    )
+    assert claim.status_code == 409 and claim.json()["reason"] == "account_claim_refused"
+    assert "set a password" in claim.json()["detail"]
+    assert not await _password_works("founder@victim.org", "mallory's own password")
+    assert (await client.get("/api/events/alpha/applications/mine")).status_code == 401
+    founder = await User.select().where(User.email == "founder@victim.org").first()
+    assert founder["password_hash"] is None
+    beta = await event_by_slug("beta")
+    assert await service.roles_in_event(founder["id"], beta["id"]) == set()
+
+
+async def test_the_invitee_sets_a_password_through_their_mailbox_then_accepts_the_same_link(
+    client,
+):
+    """What the refused invitee does: the home page's mailed link sets a password, and the very
+    same invitation then adds the role to their account, application and all."""
+    await _an_applicant_and_another_events_organiser(client)
+    link = await _invite(client, "beta", "founder@victim.org", "reviewer")
+    client.cookies.clear()
+    asked = await client.post("/api/auth/password-reset", json={"email": "founder@victim.org"})
+    assert asked.status_code == 202
+    reset = await client.post(
+        "/api/auth/password-reset/complete",
+        json={
+            "token": await _mailed_link(client, "password_reset", "reset.html"),
+            "new_password": PASSWORD,
+        },
+    )
+    assert reset.status_code == 200, reset.text
+    client.cookies.clear()
+    accepted = await client.post(
+        "/api/invitations/accept", json={"token": link, "password": PASSWORD}
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert {(e["slug"], tuple(e["roles"])) for e in accepted.json()["events"]} == {
+        ("beta", ("reviewer",))
+    }
+    mine = await client.get("/api/events/alpha/applications/mine")
+    assert mine.status_code == 200 and mine.json()["company_name"] == "Victim Robotics"
+
+
+async def test_a_link_mailed_only_to_the_applicant_lets_them_choose_their_first_password(
+    app, client
+):
+    """With SMTP the organiser never sees the link, so following it proves the mailbox: the
+    applicant chooses a password there and keeps their draft."""
+    await _an_applicant_and_another_events_organiser(client)
+    mallory = await service.user_by_email("mallory@example.org")
+    _, token = await service.create_invitation(
+        (await event_by_slug("beta"))["id"],
+        email="founder@victim.org",
+        role=Role.reviewer,
+        name="",
+        inviter=service.CurrentUser(mallory["id"], mallory["email"], mallory["name"], False),
+        secret=app.state.secret,
+        mailing=service.Mailing("http://testserver.local", delivers=True),
+    )
+    client.cookies.clear()
+    accepted = await client.post(
+        "/api/invitations/accept", json={"token": token, "password": PASSWORD}
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["email_verified"] is True
+    mine = await client.get("/api/events/alpha/applications/mine")
+    assert mine.status_code == 200 and mine.json()["company_name"] == "Victim Robotics"

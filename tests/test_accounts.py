@@ -315,16 +315,37 @@ async def test_an_invitation_cannot_claim_a_passwordless_account_used_in_other_e
     ] is None
 
 
-async def test_an_invitation_lets_a_new_passwordless_account_choose_its_password(client):
-    await signed_in_admin(client)
+async def test_a_passwordless_account_chooses_its_password_only_through_a_link_mailed_to_it(
+    app, client
+):
+    """Even an account that holds nothing yet: the link the organiser was shown cannot open it,
+    the one that went only to its mailbox can."""
+    admin = await signed_in_admin(client)
     await make_event(client, "alpha")
     await service.create_user("imported@example.org", name="Imported")
-    token = _token(await _invite(client, "alpha", "imported@example.org", role="investor"))
+    shown = await _invite(client, "alpha", "imported@example.org", role="investor")
     client.cookies.clear()
-    preview = await client.post("/api/invitations/preview", json={"token": token})
+    preview = await client.post("/api/invitations/preview", json={"token": _token(shown)})
     assert preview.status_code == 200 and "has_password" not in preview.json()
+    refused = await client.post(
+        "/api/invitations/accept", json={"token": _token(shown), "password": PASSWORD}
+    )
+    assert refused.status_code == 409 and refused.json()["reason"] == "account_claim_refused"
+    from eventapp.events.service import event_by_slug
+
+    alpha = (await event_by_slug("alpha"))["id"]
+    await service.revoke_invitation(alpha, shown["id"])
+    _, mailed = await service.create_invitation(
+        alpha,
+        email="imported@example.org",
+        role=Role.investor,
+        name="",
+        inviter=service.CurrentUser(admin, "admin@example.org", "Admin", True),
+        secret=app.state.secret,
+        mailing=service.Mailing("http://testserver.local", delivers=True),
+    )
     accepted = await client.post(
-        "/api/invitations/accept", json={"token": token, "password": PASSWORD}
+        "/api/invitations/accept", json={"token": mailed, "password": PASSWORD}
     )
     assert accepted.status_code == 200 and accepted.json()["events"][0]["roles"] == ["investor"]
 

@@ -369,8 +369,10 @@ class InvitationController(Controller):
                 Refusal(403, "The account is disabled.", ("account_disabled",)),
                 Refusal(
                     409,
-                    "The email's account is used in other events or administers eventapp, or "
-                    "changed while the invitation was being accepted.",
+                    "The email has an account without a password that this link cannot claim "
+                    "(the organiser saw the link, or the account is used in other events or "
+                    "administers eventapp): its owner sets a password first and accepts with "
+                    "it; or the account changed while the invitation was being accepted.",
                     ("account_claim_refused", "account_changed", "email_taken"),
                 ),
             ],

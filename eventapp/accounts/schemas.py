@@ -104,7 +104,8 @@ class InvitationCreate(Strict):
         default="",
         max_length=200,
         description="For an investor, their firm; for a start-up, the company. On accepting, an "
-        "account that belongs to none joins it (found by name, or added).",
+        "account that belongs to none joins it: the one of that name this event already has "
+        "(someone here belongs to it, or it applied here), else a new one.",
     )
 
 

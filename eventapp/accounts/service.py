@@ -6,6 +6,7 @@ Plain async functions on explicit arguments; the routes only parse, authorise an
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -607,8 +608,9 @@ async def preview_invitation(token: str, secret: bytes) -> dict:
 
 
 _CLAIM_REFUSED = (
-    "This email belongs to an account that cannot be claimed through an invitation "
-    "(it is used in other events, or administers eventapp)."
+    "This email already has an account, and this invitation link cannot open it. If it is yours, "
+    "set a password for it first (the home page emails you a link to set one), then accept the "
+    "invitation with that password."
 )
 
 
@@ -616,11 +618,13 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
     """Use the link once: create (or claim, or add a role to) the account, atomically.
 
     An account with a password is someone's already: the invitation only adds a role, after its
-    password. A passwordless account may take its first password here only if it holds no role
-    elsewhere and is no administrator, since whoever holds the link (the inviting organiser sees
-    it) would otherwise gain an account that acts beyond this event. Hashing is slow, so it runs
-    before the transaction, and the transaction re-reads the account under a lock and writes only
-    if nothing it was decided on has changed.
+    password (its owner signing in). An existing account without a password (an applicant who
+    started a draft by mail, say) is claimed, taking its first password here, only through a link
+    that went to its mailbox alone (`mailed_only`), and only if it holds no role elsewhere and is
+    no administrator: a link the inviting organiser saw would otherwise hand them the account and
+    whatever it holds in any event. Its owner sets a password through a mailed reset link and
+    accepts with it. Hashing is slow, so it runs before the transaction, and the transaction
+    re-reads the account under a lock and writes only if nothing it was decided on has changed.
     """
     invitation = await _usable_invitation(token, secret)
     seen = await user_by_email(invitation["email"])
@@ -629,6 +633,8 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
         await authenticate(invitation["email"], password)
         new_hash = None
     else:
+        if seen is not None and not invitation["mailed_only"]:
+            raise Conflict(_CLAIM_REFUSED, reason="account_claim_refused")
         new_hash = await asyncio.to_thread(hash_password, password)
     async with transaction():
         claimed = (
@@ -669,7 +675,7 @@ async def accept_invitation(token: str, *, name: str, password: str, secret: byt
                     reason="account_changed",
                 )
             if new_hash is not None:
-                await _claim_passwordless(user, invitation["event"], new_hash, name)
+                await _claim_passwordless(user, invitation, new_hash, name)
         await _join_named_organisation(user_id, invitation)
         await grant_role(user_id, invitation["event"], Role(invitation["role"]))
         if invitation["mailed_only"]:
@@ -681,8 +687,11 @@ _ORGANISATION_KINDS = {Role.investor.value: "investor", Role.startup.value: "sta
 
 
 async def _join_named_organisation(user_id: int, invitation: dict) -> None:
-    """An investor joins the firm the invitation names (a start-up person, the company): the one
-    of that kind and name, ignoring case, or a new one. Someone who belongs to one stays there."""
+    """An investor joins the firm the invitation names (a start-up person, the company), if the
+    event already has that firm: the one of that kind and name, ignoring case, that someone with
+    a role in this event belongs to or that applied to it. Otherwise a new one is made: the
+    organiser's typing a name never joins anyone to another event's organisation (which its
+    people's forms could then rewrite everywhere). Someone who belongs to one stays there."""
     kind = _ORGANISATION_KINDS.get(invitation["role"])
     name = invitation["organisation_name"]
     if kind is None or not name:
@@ -691,18 +700,84 @@ async def _join_named_organisation(user_id: int, invitation: dict) -> None:
         "organisation"
     ] is not None:
         return
-    found = await Organisation.raw(
-        "SELECT id FROM organisations WHERE kind = {} AND lower(name) = lower({}) ORDER BY id "
-        "LIMIT 1",
+    named = await Organisation.raw(
+        "SELECT id FROM organisations WHERE kind = {} AND lower(name) = lower({}) ORDER BY id",
         kind,
         name,
     )
-    if found:
-        organisation_id = found[0]["id"]
+    linked = await organisations_of_event(invitation["event"], [row["id"] for row in named])
+    if linked:
+        organisation_id = min(linked)
+        await lock_row(Organisation, organisation_id)
     else:
         rows = await Organisation.insert(Organisation(name=name, kind=kind)).run()
         organisation_id = rows[0]["id"]
     await User.update({User.organisation: organisation_id}).where(User.id == user_id).run()
+
+
+OrganisationsHook = Callable[[int, list[int]], Awaitable[set[int]]]
+_EVENT_ORGANISATIONS: list[OrganisationsHook] = []
+
+
+def on_event_organisations(hook: OrganisationsHook) -> OrganisationsHook:
+    """Register another capability's part in which organisations an event has (applications:
+    the start-ups that applied to it), called as `hook(event_id, candidate_ids)` and answering
+    the candidates it knows in that event."""
+    _EVENT_ORGANISATIONS.append(hook)
+    return hook
+
+
+async def organisations_of_event(event_id: int, candidate_ids: list[int]) -> set[int]:
+    """Which of the candidates the event already has, by its own people's doing: someone holding
+    a role in it belongs to one, or (through the hooks) one applied to it."""
+    if not candidate_ids:
+        return set()
+    rows = await UserEventRole.select(UserEventRole.user.organisation.as_alias("id")).where(
+        (UserEventRole.event == event_id) & UserEventRole.user.organisation.is_in(candidate_ids)
+    )
+    found = {row["id"] for row in rows}
+    for hook in _EVENT_ORGANISATIONS:
+        found |= await hook(event_id, candidate_ids)
+    return found
+
+
+async def organisation_relied_on_beyond(
+    organisation_id: int, *, person: int, event_id: int
+) -> bool:
+    """Whether anyone but `person`, or any event but `event_id`, relies on the organisation.
+
+    Organisations are shared by every event, so one is someone else's as soon as another person
+    belongs to it, `person` holds a role in another event (whose lists show it), or any row of
+    another event refers to it (an application, a meeting, a fit, a firm's profile, a programme
+    item, an incubator's registration: every table with an event and an organisation, found from
+    the tables themselves so that a new one counts too).
+    """
+    if await User.exists().where((User.organisation == organisation_id) & (User.id != person)):
+        return True
+    if await UserEventRole.exists().where(
+        (UserEventRole.user == person) & (UserEventRole.event != event_id)
+    ):
+        return True
+    for table, event_column, columns in _event_references_to_organisations():
+        for column in columns:
+            if await table.exists().where((column == organisation_id) & (event_column != event_id)):
+                return True
+    return False
+
+
+@functools.cache
+def _event_references_to_organisations() -> list[tuple]:
+    """(table, its event column, its columns referring to organisations), for every table."""
+    from eventapp.piccolo_app import APP_CONFIG  # every domain's tables; imported when first asked
+
+    found = []
+    for table in APP_CONFIG.table_classes:
+        keys = table._meta.foreign_key_columns
+        events = [c for c in keys if c._foreign_key_meta.resolved_references is Event]
+        organisations = [c for c in keys if c._foreign_key_meta.resolved_references is Organisation]
+        if len(events) == 1 and organisations:
+            found.append((table, events[0], organisations))
+    return found
 
 
 async def _locked_user(email: str) -> dict | None:
@@ -720,8 +795,14 @@ async def _has_roles_elsewhere(user_id: int, event_id: int) -> bool:
     )
 
 
-async def _claim_passwordless(user: dict, event_id: int, password_hash: str, name: str) -> None:
-    if user["is_admin"] or await _has_roles_elsewhere(user["id"], event_id):
+async def _claim_passwordless(user: dict, invitation: dict, password_hash: str, name: str) -> None:
+    """Give an existing passwordless account its first password: only through a link mailed to
+    it alone, never to an administrator or to someone who holds roles elsewhere."""
+    if (
+        not invitation["mailed_only"]
+        or user["is_admin"]
+        or await _has_roles_elsewhere(user["id"], invitation["event"])
+    ):
         raise Conflict(_CLAIM_REFUSED, reason="account_claim_refused")
     updated = (
         await User.update({User.password_hash: password_hash, User.name: name or user["name"]})

@@ -22,7 +22,14 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from eventapp.accounts.security import new_token, token_digest
-from eventapp.accounts.service import Mailing, mail_login_link, normalise_email, user_by_email
+from eventapp.accounts.service import (
+    Mailing,
+    mail_login_link,
+    normalise_email,
+    on_event_organisations,
+    organisation_relied_on_beyond,
+    user_by_email,
+)
 from eventapp.accounts.tables import LoginLink, Organisation, User, UserEventRole
 from eventapp.applications.schemas import (
     DEFAULT_SECTORS,
@@ -619,8 +626,8 @@ async def update_application(event_id: int, application_id: int, fields: Applica
 
 
 async def submit(event_id: int, application_id: int, actor_id: int | None) -> dict:
-    """Submit a complete draft inside the call's window; the start-up's organisation is made
-    (or updated) then."""
+    """Submit a complete draft inside the call's window; the application is then made for the
+    owner's start-up organisation (made now if they have none)."""
     row = await get_application(event_id, application_id)
     check(row["state"], State.submitted)
     refusal = window_refusal(await get_call(event_id), now())
@@ -640,7 +647,13 @@ async def submit(event_id: int, application_id: int, actor_id: int | None) -> di
 
 
 async def _startup_organisation(row: dict) -> int:
-    """The owner's start-up organisation (made now if they have none), with the form's facts."""
+    """The owner's start-up organisation (made now, with the form's facts, if they have none).
+
+    Organisations are shared by every event, and other events show theirs (the start-ups taking
+    part, meetings, badges). So the form's facts are written onto the owner's organisation only
+    while it is theirs alone in this event (`organisation_relied_on_beyond`); otherwise the
+    application keeps its facts to itself and the organisation stays as the others know it.
+    """
     facts = {
         Organisation.name: row["company_name"],
         Organisation.country: row["country"],
@@ -656,14 +669,29 @@ async def _startup_organisation(row: dict) -> int:
         else None
     )
     if owner and owner["organisation"] and owner["kind"] == "startup":
-        await Organisation.update(facts).where(Organisation.id == owner["organisation"]).run()
-        return owner["organisation"]
+        organisation_id = owner["organisation"]
+        await lock_row(Organisation, organisation_id)
+        if not await organisation_relied_on_beyond(
+            organisation_id, person=row["owner"], event_id=row["event"]
+        ):
+            await Organisation.update(facts).where(Organisation.id == organisation_id).run()
+        return organisation_id
     named = {column._meta.name: value for column, value in facts.items()}
     created = await Organisation.insert(Organisation(kind="startup", **named)).run()
     organisation_id = created[0]["id"]
     if owner is not None and owner["organisation"] is None:
         await User.update({User.organisation: organisation_id}).where(User.id == row["owner"]).run()
     return organisation_id
+
+
+@on_event_organisations
+async def _organisations_that_applied(event_id: int, candidate_ids: list[int]) -> set[int]:
+    """The candidates some application of the event was submitted for (accounts asks, when an
+    invitation names a start-up: joining the one that applied here is joining this event's)."""
+    rows = await Application.select(Application.organisation).where(
+        (Application.event == event_id) & Application.organisation.is_in(candidate_ids)
+    )
+    return {row["organisation"] for row in rows}
 
 
 # --------------------------------------------------------------------------------------------------
