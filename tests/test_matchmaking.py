@@ -510,6 +510,20 @@ async def test_the_calendar_feed_ends_with_the_role_or_the_account(client):
     assert (await client.get(links["ines@lion.example"])).status_code == 404
 
 
+async def test_a_password_change_ends_the_calendar_links(client):
+    """Whoever knew the old password may have made a feed link: it ends with the sessions."""
+    await setup_event(client)
+    await as_user(client, "ines@lion.example")
+    link = (await client.post("/api/events/mm/meetings/feed")).json()["url"]
+    changed = await client.post(
+        "/api/auth/password",
+        json={"current_password": PASSWORD, "new_password": "a whole new passphrase"},
+    )
+    assert changed.status_code in (200, 204), changed.text
+    client.cookies.clear()
+    assert (await client.get(link)).status_code == 404
+
+
 async def test_feedback_after_the_meeting_makes_the_report_and_its_csv(client):
     past = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
     ids = await setup_event(client, day=past)

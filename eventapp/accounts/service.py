@@ -230,12 +230,27 @@ async def revoke_token(token: str, secret: bytes) -> None:
     await cache.forget_token(token_hash)
 
 
+UserHook = Callable[[int], Awaitable[None]]
+_SESSIONS_ENDED: list[UserHook] = []
+
+
+def on_sessions_ended(hook: UserHook) -> UserHook:
+    """Register another capability's links that must end with the account's sessions (the
+    matchmaking calendar feeds), called as `hook(user_id)` in the same transaction, if any."""
+    _SESSIONS_ENDED.append(hook)
+    return hook
+
+
 async def end_sessions(user_id: int, *, keep_token_hash: str | None = None) -> None:
-    """End every session and API token of the account, but the one `keep_token_hash` names."""
+    """End every session and API token of the account, but the one `keep_token_hash` names, and
+    every link that works without signing in (a password change or reset: whoever had the old
+    password may have made some)."""
     condition = AuthToken.user == user_id
     if keep_token_hash is not None:
         condition &= AuthToken.token_hash != keep_token_hash
     await AuthToken.delete().where(condition).run()
+    for hook in _SESSIONS_ENDED:
+        await hook(user_id)
     await cache.forget_user(user_id)
 
 

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.security import new_token, token_digest
-from eventapp.accounts.service import my_events, roles_in_event
+from eventapp.accounts.service import my_events, on_sessions_ended, roles_in_event
 from eventapp.accounts.tables import User
 from eventapp.applications.service import startups_taking_part
 from eventapp.db import transaction
@@ -1508,6 +1508,12 @@ async def feed_link(event_id: int, user_id: int, secret: bytes) -> str:
             MeetingFeedToken(event=event_id, person=user_id, token_hash=digest)
         ).run()
     return f"/api/calendar/{token}"
+
+
+@on_sessions_ended
+async def end_feeds(user_id: int) -> None:
+    """A password change or reset ends the person's calendar links in every event."""
+    await MeetingFeedToken.delete().where(MeetingFeedToken.person == user_id).run()
 
 
 async def feed(token: str, secret: bytes, events_by_id) -> bytes:
