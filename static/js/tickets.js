@@ -3,6 +3,7 @@
 import { api, explain, show, whoAmI } from "./api.js";
 import { renderConsoleNav } from "./console.js";
 import { pagedList } from "./pager.js";
+import { stackTables } from "./tables.js";
 
 const $ = (id) => document.getElementById(id);
 const slug = new URLSearchParams(location.search).get("event") || "";
@@ -41,6 +42,8 @@ function action(label, name, path, done) {
   return button;
 }
 
+stackTables();
+
 const tickets = pagedList({
   url: `${base}/tickets`,
   body: $("tickets"),
@@ -50,7 +53,7 @@ const tickets = pagedList({
     const tr = document.createElement("tr");
     const path = `${base}/tickets/${ticket.id}`;
     const actions = document.createElement("div");
-    actions.className = "pager";
+    actions.className = "actions";
     if (ticket.status !== "canceled") {
       actions.append(
         action("Re-issue", ticket.name, `${path}/reissue`, "New QR code mailed"),
@@ -62,7 +65,9 @@ const tickets = pagedList({
       badge.setAttribute("aria-label", `Badge of ${ticket.name}`);
       actions.append(badge);
     }
-    const who = `${ticket.name}${ticket.organisation ? `, ${ticket.organisation}` : ""} <${ticket.email}>`;
+    const who = document.createElement("span");
+    who.append(`${ticket.name}${ticket.organisation ? `, ${ticket.organisation}` : ""}`, document.createElement("br"),
+      Object.assign(document.createElement("small"), { className: "muted", textContent: ticket.email }));
     tr.append(cell(who), cell(ticket.type_name), cell(STATUS[ticket.status]), cell(actions));
     return tr;
   },
