@@ -1,7 +1,7 @@
 // Organiser: ticket types and what is left, CSV import, and each ticket (cancel, block,
 // re-issue, mail again, badge).
 import { api, explain, show, whoAmI } from "./api.js";
-import { renderConsoleNav } from "./console.js";
+import { confirmAction, notify, renderConsoleNav } from "./console.js";
 import { pagedList } from "./pager.js";
 import { stackTables } from "./tables.js";
 
@@ -27,16 +27,26 @@ async function loadTypes() {
   }));
 }
 
-function action(label, name, path, done) {
+// What must be confirmed first: the question, what follows, and the button that goes ahead.
+const ASK = {
+  cancel: (name) => ({ question: `Cancel ${name}'s ticket?`, detail: "The QR code stops working at every door, and a canceled ticket cannot be used again.", yes: "Cancel the ticket" }),
+  block: (name) => ({ question: `Block ${name}'s ticket?`, detail: "Doors refuse the ticket until you unblock it.", yes: "Block the ticket" }),
+};
+
+/** A ticket's button: asks first where `ask` says so, then acts, says the outcome in the
+ * notice, and redraws the list with the focus back on this ticket's row. */
+function action(label, name, path, done, { key, ask } = {}) {
   const button = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: label });
   button.setAttribute("aria-label", `${label}: ${name}`);
+  button.dataset.action = key || label.toLowerCase();
   button.addEventListener("click", async () => {
+    if (ask && !(await confirmAction(ask(name)))) return;
     try {
       await api(path, { method: "POST" });
-      show($("tickets-message"), `${done}: ${name}.`, "ok");
+      notify(`${done}: ${name}.`, "ok");
       await Promise.all([tickets.load(), loadTypes()]);
     } catch (error) {
-      show($("tickets-message"), explain(error), "error");
+      notify(explain(error), "error");
     }
   });
   return button;
@@ -58,8 +68,10 @@ const tickets = pagedList({
       actions.append(
         action("Re-issue", ticket.name, `${path}/reissue`, "New QR code mailed"),
         action("Mail again", ticket.name, `${path}/resend`, "Mailed again"),
-        ticket.status === "blocked" ? action("Unblock", ticket.name, `${path}/unblock`, "Unblocked") : action("Block", ticket.name, `${path}/block`, "Blocked"),
-        action("Cancel", ticket.name, `${path}/cancel`, "Canceled"),
+        ticket.status === "blocked"
+          ? action("Unblock", ticket.name, `${path}/unblock`, "Unblocked", { key: "block" })
+          : action("Block", ticket.name, `${path}/block`, "Blocked", { key: "block", ask: ASK.block }),
+        action("Cancel", ticket.name, `${path}/cancel`, "Canceled", { ask: ASK.cancel }),
       );
       const badge = Object.assign(document.createElement("a"), { href: `${path}/badge.png`, textContent: "Badge" });
       badge.setAttribute("aria-label", `Badge of ${ticket.name}`);

@@ -176,11 +176,54 @@ def test_the_organiser_imports_attendees_and_re_issues_a_ticket(page, live_serve
     expect(page.locator("#import-message")).to_contain_text("Imported 1 tickets")
     page.get_by_label("Search tickets").fill("Wati Browser")
     expect(page.locator("#tickets tr")).to_have_count(1)
+    notice = page.locator("#notice")
     page.get_by_role("button", name="Re-issue: Wati Browser").click()
-    expect(page.locator("#tickets-message")).to_contain_text("New QR code mailed")
+    expect(notice).to_have_text("New QR code mailed: Wati Browser.")
+    # The list is redrawn; the focus is back on the same button, not lost to the page.
+    expect(page.get_by_role("button", name="Re-issue: Wati Browser")).to_be_focused()
+
     page.get_by_role("button", name="Cancel: Wati Browser").click()
-    expect(page.locator("#tickets")).to_contain_text("Canceled")
+    dialog = page.get_by_role("dialog", name="Cancel Wati Browser's ticket?")
+    expect(dialog).to_contain_text("cannot be used again")
     assert_accessible(page)
+    dialog.get_by_role("button", name="Cancel the ticket").click()
+    expect(page.locator("#tickets")).to_contain_text("Canceled")
+    expect(notice).to_have_text("Canceled: Wati Browser.")
+    expect(page.locator("#tickets tr")).to_be_focused()  # a canceled ticket has no buttons left
+    assert_accessible(page)
+
+
+def test_block_asks_first_and_its_outcome_shows_where_the_organiser_is(page, live_server):
+    sign_in(page, live_server, Role.organiser)
+    page.goto(f"{live_server.url}/tickets.html?event={DEMO_SLUG}")
+    block = page.get_by_role("button", name=re.compile(r"^Block: ")).nth(15)
+    name = block.get_attribute("aria-label").removeprefix("Block: ")
+    key = block.locator("xpath=ancestor::tr").get_attribute("data-key")
+    row = page.locator(f'#tickets tr[data-key="{key}"]')  # names repeat; the ticket does not
+    notice = page.locator("#notice")
+
+    block.click()
+    dialog = page.get_by_role("dialog", name=f"Block {name}'s ticket?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Go back").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("Valid")  # nothing happened
+    expect(notice).to_have_text("")
+    expect(row.get_by_role("button", name=f"Block: {name}")).to_be_focused()
+
+    row.get_by_role("button", name=f"Block: {name}").click()
+    dialog.get_by_role("button", name="Block the ticket").click()
+    unblock = row.get_by_role("button", name=f"Unblock: {name}")
+    expect(unblock).to_be_focused()  # the same row's button, after the redraw
+    expect(row).to_contain_text("Blocked")
+    expect(notice).to_have_text(f"Blocked: {name}.")
+    expect(notice).to_be_in_viewport()  # seen where the organiser is, not at the page's end
+    assert notice.get_attribute("aria-live") == "polite"
+
+    unblock.click()  # undoing a block is not asked
+    expect(notice).to_have_text(f"Unblocked: {name}.")
+    expect(row).to_contain_text("Valid")
+    expect(row.get_by_role("button", name=f"Block: {name}")).to_be_focused()
 
 
 def test_anyone_registers_for_a_ticket_from_the_home_page(page, live_server):
