@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,6 +99,17 @@ def test_a_stage_action_reaches_the_screen_and_the_agenda_within_a_second(browse
         expect(screen.locator("#stage-name")).to_have_text("Main Stage")
         expect(screen.locator("#now-title")).to_contain_text("Opening keynote")
         expect(screen.locator("#qr")).not_to_have_js_property("naturalWidth", 0)
+        # Before the day starts: what comes first, when it starts, and the three after it,
+        # their countries spelled out as on the big panel.
+        expect(screen.locator("#now-label")).to_have_text("Next on stage")
+        expect(screen.locator("#countdown")).to_have_text(re.compile(r"^Starts at \d"))
+        expect(screen.locator("#next-list li")).to_have_count(3)
+        for text in screen.locator("#next-list li").all_inner_texts():
+            assert not re.search(r"· [A-Z]{2}$", text), text
+        # Read from the back of the hall: labels, event name and status at least 40 px.
+        for element in ("#now-label", "#next-label", "#event-name", "#status"):
+            size = screen.locator(element).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+            assert size >= 40, (element, size)
         assert_accessible(screen)  # contrast included, at 1920x1080
 
         agenda.goto(f"{server.url}/agenda.html?event={SLUG}")
@@ -116,6 +128,7 @@ def test_a_stage_action_reaches_the_screen_and_the_agenda_within_a_second(browse
         expect(screen.locator("#countdown")).to_contain_text("left", timeout=1000)
         expect(agenda.locator(".agenda-item.now")).to_contain_text("Opening keynote", timeout=1000)
         expect(stage.locator("#now-note")).to_contain_text("Opening keynote", timeout=1000)
+        expect(screen.locator("#next-list li")).to_have_count(3)
 
         stage.get_by_label("Minutes for delay and break").fill("5")
         stage.get_by_role("button", name="Delay the rest").click()
