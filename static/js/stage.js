@@ -76,9 +76,16 @@ function fillPickers() {
   }
 }
 
+/** The venue screen of the stage chosen here (screen.js reads ?event= and ?stage=). */
+function screenLink() {
+  const params = new URLSearchParams({ event: slug, stage: $("stage-select").value });
+  $("screen-link").href = `/screen.html?${params}`;
+}
+
 function draw(newState) {
   state = newState;
   fillPickers();
+  screenLink();
   const format = timeFormat(state.timezone);
   const items = stageItems();
   const openFrom = items.findIndex((i) => i.status === "planned");

@@ -38,6 +38,18 @@ def test_the_home_page_shows_the_event_and_an_organiser_signs_in(page, live_serv
     expect(page.locator("#sign-in")).to_be_visible()
 
 
+def test_the_event_card_leads_to_the_agenda(page, live_server):
+    page.goto(live_server.url + "/")
+    page.locator("#event").get_by_role("link", name="Agenda").click()
+    expect(page).to_have_url(f"{live_server.url}/agenda.html?event=asean-showcase")
+    expect(page.locator(".agenda-item").first).to_be_visible()
+    page.go_back()
+    events = page.get_by_role("region", name="Events")
+    expect(
+        events.get_by_role("link", name="Agenda of ASEAN Start-up Showcase 2027")
+    ).to_be_visible()
+
+
 def _api(
     live_server, method: str, path: str, body: dict | None = None, token: str | None = None
 ) -> dict:
