@@ -50,6 +50,16 @@ LABELS = """(table) => {
 }"""
 
 
+# From a checkbox's right edge to where its label's words begin, in pixels.
+GAP_TO_TEXT = """(box) => {
+  const text = [...box.closest("label").childNodes].find((n) => n.nodeType === 3 && n.textContent.trim());
+  const range = document.createRange();
+  range.selectNodeContents(text);
+  const words = [...range.getClientRects()].find((r) => r.width > 0);
+  return words.left - box.getBoundingClientRect().right;
+}"""
+
+
 def sign_in(page, server, role: Role) -> None:
     email, password = server.logins[role]
     page.goto(server.url + "/")
@@ -91,6 +101,10 @@ def test_the_organisers_tables_stack_into_whole_cards_on_a_phone(page, live_serv
     check_tables(page, ["types", "tickets"])
     # The row of a ticket is short enough to see several on one screen.
     assert page.locator("#tickets tr").first.bounding_box()["height"] < 844 / 2
+    # A checkbox sits by its words, not stretched across the card away from them.
+    box = page.get_by_label("Mail each ticket with its QR code")
+    assert box.bounding_box()["width"] < 40
+    assert 0 <= box.evaluate(GAP_TO_TEXT) <= 16
 
     page.goto(f"{live_server.url}/outbox.html?event={DEMO_SLUG}")
     expect(page.locator("#outbox tr").first).to_be_visible()
