@@ -145,6 +145,9 @@ def test_the_organiser_follows_check_in_live_and_exports_badges(page, live_serve
     expect(counts).to_contain_text("Day 1")
     expect(counts).to_contain_text("Investor lounge")
     expect(page.locator("#chart svg rect.bar").first).to_be_visible()
+    # On a phone the chart's labels are as large as on a desk, not scaled down with it.
+    for label in page.locator("#chart svg text").all():
+        assert label.evaluate("t => t.getBoundingClientRect().height") >= 12
     expect(page.locator("#scans tr").first).to_be_visible()
     assert_accessible(page)
 
