@@ -15,8 +15,12 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_home_page_shows_the_event_and_an_organiser_signs_in(page, live_server):
+    missing = []
+    page.on("console", lambda m: missing.append(m.location["url"]) if "404" in m.text else None)
     page.goto(live_server.url + "/")
     expect(page.locator("#event-name")).to_have_text("ASEAN Start-up Showcase 2027")
+    page.wait_for_timeout(500)
+    assert missing == []  # no /favicon.ico asked for and missed: the page names its icon
     expect(page.locator("#event-facts")).to_contain_text("Suntec Singapore Convention Centre")
     expect(page.locator("#event-facts")).to_contain_text("Asia/Singapore")
     assert_accessible(page)
