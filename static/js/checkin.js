@@ -85,7 +85,10 @@ async function refresh() {
   }
 }
 
-const RESULTS = { already_redeemed: "already checked in", invalid_time: "wrong time", product: "wrong list" };
+const RESULTS = {
+  already_redeemed: "already checked in", invalid_time: "wrong time", product: "wrong list", revoked: "replaced by a newer ticket",
+  blocked: "ticket blocked", canceled: "ticket canceled", rules: "not allowed here", invalid: "not a ticket of this event",
+};
 
 const scans = pagedList({
   url: `${base}/checkins`,

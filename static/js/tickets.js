@@ -9,6 +9,14 @@ const $ = (id) => document.getElementById(id);
 const slug = new URLSearchParams(location.search).get("event") || "";
 const base = `/api/events/${encodeURIComponent(slug)}`;
 const STATUS = { valid: "Valid", canceled: "Canceled", blocked: "Blocked" };
+const KIND = { attendee: "Attendee", investor: "Investor", startup: "Start-up team", media: "Media", staff: "Staff", vip: "VIP" };
+
+/** "Early bird (Attendee)", but just "Attendee" where the name already says the kind. */
+function typeName(type) {
+  const kind = KIND[type.kind] || type.kind;
+  const same = [kind.toLowerCase(), type.kind.toLowerCase()].includes(type.name.trim().toLowerCase());
+  return same ? type.name : `${type.name} (${kind})`;
+}
 
 function cell(content) {
   const td = document.createElement("td");
@@ -21,7 +29,7 @@ async function loadTypes() {
   $("types").replaceChildren(...page.items.map((type) => {
     const tr = document.createElement("tr");
     const sales = type.on_sale ? "on sale" : type.public ? "not on sale now" : "invitation only";
-    tr.append(cell(`${type.name} (${type.kind})`), cell(`${type.sold} of ${type.capacity}`),
+    tr.append(cell(typeName(type)), cell(`${type.sold} of ${type.capacity}`),
       cell(String(type.available)), cell(String(type.waiting)), cell(sales));
     return tr;
   }));

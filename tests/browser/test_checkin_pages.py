@@ -88,7 +88,8 @@ def test_a_keyboard_wedge_scan_of_a_badge_is_green_then_red_already_redeemed(pag
     page.keyboard.press("Enter")
     expect(answer).to_have_class("answer error")
     expect(answer).to_contain_text("Already checked in")
-    expect(answer).to_contain_text("already_redeemed")
+    expect(answer).to_contain_text("First checked in at")  # plain words, not a reason code
+    expect(answer).not_to_contain_text("already_redeemed")
     expect(answer).to_contain_text("Lounge door")
     assert_accessible(page)
 
@@ -99,6 +100,7 @@ def test_a_keyboard_wedge_scan_of_a_badge_is_green_then_red_already_redeemed(pag
     code.fill("NOT-A-TICKET")
     code.press("Enter")
     expect(answer).to_contain_text("Not a ticket of this event")
+    expect(page.locator("#answer-detail")).to_have_text("This is not a ticket of this event.")
 
 
 def test_offline_the_scanner_checks_signatures_itself_and_uploads_later(page, live_server):
@@ -166,6 +168,8 @@ def test_the_organiser_imports_attendees_and_re_issues_a_ticket(page, live_serve
     sign_in(page, live_server, Role.organiser)
     page.goto(f"{live_server.url}/tickets.html?event={DEMO_SLUG}")
     expect(page.locator("#types")).to_contain_text("Attendee")
+    # A type says its kind only where its name does not: "Attendee", not "Attendee (attendee)".
+    expect(page.locator("#types tr").first.locator("td").first).to_have_text("Attendee")
     assert_accessible(page)
     page.get_by_label("CSV with the columns").fill(
         "name,email,organisation,ticket_type\nWati Browser,wati@example.org,Padiio,Plenary\n"
