@@ -1,6 +1,9 @@
 // Your account: where you are signed in (end a session or token), and your password.
 import { api, explain, show, whoAmI } from "./api.js";
 import { pagedList } from "./pager.js";
+import { stackTables } from "./tables.js";
+
+stackTables(); // each table a card of label: value lines on a phone
 
 const $ = (id) => document.getElementById(id);
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });

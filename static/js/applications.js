@@ -3,6 +3,9 @@
 import { api, explain, show, whoAmI } from "./api.js";
 import { renderConsoleNav } from "./console.js";
 import { pagedList } from "./pager.js";
+import { stackTables } from "./tables.js";
+
+stackTables(); // each table a card of label: value lines on a phone
 
 const $ = (id) => document.getElementById(id);
 const slug = new URLSearchParams(location.search).get("event") || "";

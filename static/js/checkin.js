@@ -4,6 +4,9 @@ import { api, explain, show, whoAmI } from "./api.js";
 import { renderConsoleNav } from "./console.js";
 import { followTopic } from "./live.js";
 import { pagedList } from "./pager.js";
+import { stackTables } from "./tables.js";
+
+stackTables(); // each table a card of label: value lines on a phone
 
 const $ = (id) => document.getElementById(id);
 const slug = new URLSearchParams(location.search).get("event") || "";
@@ -18,14 +21,19 @@ function svg(name, attributes, text) {
   return element;
 }
 
+let lastArrivals = [];
+
+/** The chart is drawn at the width it is shown (one SVG unit a CSS pixel), so its labels keep
+ * their size on a phone as on a desk (style.css: .chart text). */
 function renderChart(arrivals) {
+  lastArrivals = arrivals;
   const chart = $("chart");
   if (!arrivals.length) {
     chart.replaceChildren(Object.assign(document.createElement("p"), { className: "muted", textContent: "No arrivals yet." }));
     return;
   }
   const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone });
-  const width = 640;
+  const width = Math.round(Math.max(240, Math.min(960, chart.clientWidth || 640)));
   const height = 220;
   const left = 36;
   const bottom = 24;
@@ -33,11 +41,11 @@ function renderChart(arrivals) {
   const most = Math.max(...arrivals.map((a) => a.entries), 1);
   const step = (width - left) / arrivals.length;
   const total = arrivals.reduce((sum, a) => sum + a.entries, 0);
-  const figure = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
+  const figure = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img" });
   figure.append(svg("title", {}, `Arrivals per 15 minutes: ${total} entries from ${time.format(new Date(arrivals[0].starts_at))} to ${time.format(new Date(arrivals.at(-1).starts_at))}, at most ${most} in 15 minutes.`));
   figure.append(svg("text", { x: 0, y: top + 8 }, String(most)));
   figure.append(svg("text", { x: 0, y: height - bottom }, "0"));
-  const labelEvery = Math.ceil(arrivals.length / 8);
+  const labelEvery = Math.ceil(arrivals.length / Math.max(2, Math.floor((width - left) / 70)));
   arrivals.forEach((bucket, index) => {
     const barHeight = ((height - bottom - top) * bucket.entries) / most;
     const x = left + index * step;
@@ -63,6 +71,12 @@ function renderCounts(counts) {
   renderChart(counts.arrivals);
 }
 
+let resizing;
+addEventListener("resize", () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => { if (lastArrivals.length) renderChart(lastArrivals); }, 200);
+});
+
 async function refresh() {
   try {
     renderCounts(await api(`${base}/checkin-counts`));
@@ -71,7 +85,10 @@ async function refresh() {
   }
 }
 
-const RESULTS = { already_redeemed: "already checked in", invalid_time: "wrong time", product: "wrong list" };
+const RESULTS = {
+  already_redeemed: "already checked in", invalid_time: "wrong time", product: "wrong list", revoked: "replaced by a newer ticket",
+  blocked: "ticket blocked", canceled: "ticket canceled", rules: "not allowed here", invalid: "not a ticket of this event",
+};
 
 const scans = pagedList({
   url: `${base}/checkins`,

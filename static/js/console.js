@@ -27,3 +27,64 @@ export function renderConsoleNav(nav, slug) {
   nav.replaceChildren(list);
   nav.hidden = false;
 }
+
+// ---------------------------------------------------------------------------------------------
+// One notice for the outcome of an action, fixed at the bottom of the screen where it is seen
+// whatever the scroll, and announced politely; and a confirmation before what cannot be taken
+// back lightly.
+
+let notice = null;
+let noticeTimer = null;
+
+function noticeArea() {
+  if (!notice) {
+    notice = Object.assign(document.createElement("div"), { id: "notice", className: "notice" });
+    notice.setAttribute("role", "status");
+    notice.setAttribute("aria-live", "polite");
+    document.body.append(notice);
+  }
+  return notice;
+}
+if (document.body) noticeArea(); // present before its first message, so that it is announced
+
+/** Say `text` in the notice ("ok" or "error"); it clears itself after a while. */
+export function notify(text, kind = "ok") {
+  const area = noticeArea();
+  clearTimeout(noticeTimer);
+  area.textContent = text;
+  area.className = `notice ${kind}`;
+  noticeTimer = setTimeout(() => { area.textContent = ""; area.className = "notice"; }, kind === "error" ? 15000 : 8000);
+}
+
+let dialog = null;
+
+/**
+ * Ask before acting, in a native modal dialog: `question` as its heading, `detail` under it,
+ * `yes` on the button that goes ahead. Resolves true only when that button is pressed; the
+ * focus returns to where it was.
+ */
+export function confirmAction({ question, detail = "", yes, no = "Go back" }) {
+  if (!dialog) {
+    dialog = Object.assign(document.createElement("dialog"), { id: "confirm", className: "confirm" });
+    dialog.setAttribute("aria-labelledby", "confirm-question");
+    dialog.setAttribute("aria-describedby", "confirm-detail");
+    dialog.innerHTML = `<form method="dialog">
+      <h2 id="confirm-question"></h2>
+      <p id="confirm-detail"></p>
+      <div class="actions">
+        <button value="yes" class="danger" id="confirm-yes"></button>
+        <button value="no" class="secondary" id="confirm-no" autofocus></button>
+      </div>
+    </form>`;
+    document.body.append(dialog);
+  }
+  dialog.querySelector("#confirm-question").textContent = question;
+  dialog.querySelector("#confirm-detail").textContent = detail;
+  dialog.querySelector("#confirm-yes").textContent = yes;
+  dialog.querySelector("#confirm-no").textContent = no;
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
+    dialog.showModal();
+  });
+}

@@ -44,7 +44,10 @@ function renderEvent(event) {
   ].filter(Boolean);
   $("event-facts").replaceChildren(...facts.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
   $("register-link").href = `/register.html?event=${encodeURIComponent(event.slug)}`;
-  $("register").hidden = !event.published;
+  $("register-link").hidden = !event.published;
+  $("agenda-link").href = `/agenda.html?event=${encodeURIComponent(event.slug)}`;
+  $("agenda-link").setAttribute("aria-label", `Agenda of ${event.name}`);
+  $("event-links").hidden = false;
 }
 
 function renderEventList(events, current) {
@@ -52,7 +55,9 @@ function renderEventList(events, current) {
     const li = document.createElement("li");
     const link = Object.assign(document.createElement("a"), { href: `/?event=${event.slug}`, textContent: event.name });
     if (current && event.slug === current.slug) link.setAttribute("aria-current", "page");
-    li.append(link);
+    const agenda = Object.assign(document.createElement("a"), { href: `/agenda.html?event=${encodeURIComponent(event.slug)}`, textContent: "Agenda" });
+    agenda.setAttribute("aria-label", `Agenda of ${event.name}`);
+    li.append(link, " · ", agenda);
     if (!event.published) li.append(" ", Object.assign(document.createElement("span"), { className: "tag", textContent: "draft" }));
     return li;
   });

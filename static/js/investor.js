@@ -3,6 +3,9 @@ import { api, explain, show, whoAmI } from "./api.js";
 import { pagedList } from "./pager.js";
 import { $, at, base, bindAvailability, bindFeed, button, cell, loadEvent, markSelect, meetingRow, showNext, signedInAs, slug } from "./meetingkit.js";
 import { followTopic } from "./live.js";
+import { stackTables } from "./tables.js";
+
+stackTables(); // each table a card of label: value lines on a phone
 
 const FACTOR = { sector: "sector", stage: "stage", ticket: "ticket size", geography: "geography", thesis: "thesis" };
 const GATE = { stage: "outside your stages", ticket: "outside your ticket", country: "outside your countries" };

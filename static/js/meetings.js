@@ -3,6 +3,9 @@ import { api, explain, show, whoAmI } from "./api.js";
 import { renderConsoleNav } from "./console.js";
 import { $, at, base, button, cell, loadEvent, slug } from "./meetingkit.js";
 import { pagedList } from "./pager.js";
+import { stackTables } from "./tables.js";
+
+stackTables(); // each table a card of label: value lines on a phone
 
 const REASONS = {
   slot_taken: "every table is taken in that slot",

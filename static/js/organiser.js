@@ -2,6 +2,9 @@
 import { api, explain, show, whoAmI } from "./api.js";
 import { renderConsoleNav } from "./console.js";
 import { pagedList } from "./pager.js";
+import { stackTables } from "./tables.js";
+
+stackTables(); // each table a card of label: value lines on a phone
 
 const $ = (id) => document.getElementById(id);
 const slug = new URLSearchParams(location.search).get("event");
@@ -49,7 +52,9 @@ function dayRow(day = { day: "", opens_at: "09:00", closes_at: "18:00" }) {
   }
   const remove = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: "Remove" });
   remove.addEventListener("click", () => tr.remove());
-  tr.append(Object.assign(document.createElement("td")), remove);
+  const td = document.createElement("td");
+  td.append(remove);
+  tr.append(td);
   return tr;
 }
 

@@ -1,13 +1,18 @@
 // A searchable, paginated list in a table body: the one way pages show lists that grow.
 import { api } from "./api.js";
+import { keepFocus } from "./tables.js";
+
+// On a phone each row is a card (tables.js): fewer of them a page keeps the page short.
+const PAGE_SIZE = matchMedia("(max-width: 40rem)").matches ? 20 : 50;
 
 /**
  * Bind `url` (an API list answering {items, total, limit, offset}) to the table body `body`,
  * with a search box and previous/next buttons in `controls`. `render(item)` makes a row.
  * `filters()` adds query parameters (say, a status chosen beside the list).
- * Returns { load, restart }: redraw the current page, or go back to the first.
+ * Returns { load, restart }: redraw the current page, or go back to the first. A row is keyed by
+ * its item's id (data-key), so the focus stays on the same row's control across a redraw.
  */
-export function pagedList({ url, body, controls, label, render, pageSize = 50, onPage, filters = () => ({}) }) {
+export function pagedList({ url, body, controls, label, render, pageSize = PAGE_SIZE, onPage, filters = () => ({}) }) {
   const state = { offset: 0, q: "" };
   const search = Object.assign(document.createElement("input"), { type: "search", placeholder: `Search ${label}` });
   search.setAttribute("aria-label", `Search ${label}`);
@@ -29,7 +34,11 @@ export function pagedList({ url, body, controls, label, render, pageSize = 50, o
       state.offset = Math.max(0, state.offset - pageSize); // the last item of a page went away
       return load();
     }
-    body.replaceChildren(...page.items.map(render));
+    keepFocus(body, () => body.replaceChildren(...page.items.map((item) => {
+      const row = render(item);
+      if (row.dataset && !row.dataset.key && item.id !== undefined) row.dataset.key = String(item.id);
+      return row;
+    })));
     status.textContent = page.total
       ? `${page.offset + 1}–${page.offset + page.items.length} of ${page.total}`
       : state.q ? "Nothing matches" : "None yet";

@@ -22,6 +22,18 @@ const REASONS = {
   invalid: "Not a ticket of this event",
 };
 
+// What each refusal means, in a sentence (the server sends the same as `detail`).
+const DETAILS = {
+  already_redeemed: "This ticket has already been used here.",
+  revoked: "This ticket was replaced by a newer one.",
+  blocked: "This ticket is blocked.",
+  canceled: "This ticket was canceled.",
+  invalid_time: "This list does not admit anyone at this time.",
+  product: "This ticket type is not valid on this list.",
+  rules: "This list does not allow this scan (exit not scanned here, or not inside).",
+  invalid: "This is not a ticket of this event.",
+};
+
 let lists = [];
 let offlineData = null; // {publicKey, revoked: Set, lists}
 const seenOffline = new Set(); // `${list}:${secret}` admitted on this device while offline
@@ -71,10 +83,11 @@ function showResult(status, body) {
     return;
   }
   const reason = body.reason || "invalid";
-  let detail = `Reason: ${reason}`;
+  // The server's own sentence; a check made on this device offline says it the same way.
+  let detail = body.detail || DETAILS[reason] || "";
   if (reason === "already_redeemed" && body.earlier) {
     const when = clock.format(new Date(body.earlier.scanned_at));
-    detail = `First at ${when}${body.earlier.gate ? ` at ${body.earlier.gate}` : ""}${body.earlier.staff ? ` by ${body.earlier.staff}` : ""} (already_redeemed)`;
+    detail = `First checked in at ${when}${body.earlier.gate ? ` at ${body.earlier.gate}` : ""}${body.earlier.staff ? ` by ${body.earlier.staff}` : ""}.`;
   }
   answer(false, REASONS[reason] || "Refused", who(body.attendee), detail);
 }

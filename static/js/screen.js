@@ -21,9 +21,11 @@ function draw(state) {
   const day = pickDay(state, stageId, now);
   const items = state.items.filter((i) => i.stage_id === stageId && i.day === day);
   const current = items.find((i) => i.status === "running") || null;
-  const upcoming = items.filter((i) => i.status === "planned").slice(0, 3);
-  view = { state, current };
-  const shown = current || upcoming[0];
+  const planned = items.filter((i) => i.status === "planned");
+  // The big panel shows what runs now, else what comes first; "up next" is the three after it.
+  const shown = current || planned[0] || null;
+  const upcoming = planned.filter((i) => i !== shown).slice(0, 3);
+  view = { state, current, shown };
   $("now-label").textContent = current ? (current.kind === "pitch" ? "Now pitching" : "Now on stage") : "Next on stage";
   const title = shown ? (shown.startup ? shown.startup.name : shown.title) : "Nothing more today";
   $("now-title").textContent = title;
@@ -39,10 +41,10 @@ function draw(state) {
   }
   const format = timeFormat(state.timezone);
   const list = $("next-list");
-  list.replaceChildren(...upcoming.filter((i) => i !== shown || current).slice(0, 3).map((item) => {
+  list.replaceChildren(...upcoming.map((item) => {
     const li = document.createElement("li");
     const time = Object.assign(document.createElement("span"), { className: "screen-next-time", textContent: format.format(new Date(item.projected_start)) });
-    const title = Object.assign(document.createElement("span"), { textContent: item.startup ? `${item.startup.name} · ${item.startup.country}` : item.title });
+    const title = Object.assign(document.createElement("span"), { textContent: item.startup ? `${item.startup.name} · ${countryName(item.startup.country)}` : item.title });
     li.append(time, title);
     return li;
   }));
@@ -60,10 +62,15 @@ function tick() {
   const countdown = $("countdown");
   const current = view.current;
   if (!current) {
-    countdown.textContent = "";
+    // Before a session: when the item shown as next on stage starts.
+    const next = view.shown;
+    const start = next && (next.projected_start || next.planned_start);
+    countdown.textContent = start ? `Starts at ${timeFormat(view.state.timezone).format(new Date(start))}` : "";
     countdown.classList.remove("over");
+    countdown.classList.toggle("starts", Boolean(start));
     return;
   }
+  countdown.classList.remove("starts");
   const end = Date.parse(current.actual_start) + (current.planned_minutes + current.extra_minutes) * 60000;
   const left = Math.round((end - now.getTime()) / 1000);
   const over = left < 0;

@@ -4,6 +4,9 @@
 import { api, explain, show, whoAmI } from "./api.js";
 import { renderConsoleNav } from "./console.js";
 import { pagedList } from "./pager.js";
+import { stackTables } from "./tables.js";
+
+stackTables(); // each table a card of label: value lines on a phone
 
 const $ = (id) => document.getElementById(id);
 const slug = new URLSearchParams(location.search).get("event") || "";
@@ -65,8 +68,13 @@ function readRules() {
 function showProposal(proposal) {
   const section = $("proposal-section");
   section.hidden = false;
-  if (!proposal.run_at) {
-    $("proposal-summary").textContent = "The optimiser has not run yet.";
+  const ran = Boolean(proposal.run_at);
+  $("charts").hidden = !ran;
+  $("decide").disabled = !ran;
+  if (!ran) {
+    $("proposal-summary").textContent = "No proposal yet. Set the rules above and press “Save rules and run the optimiser”: "
+      + "it picks the best-scored start-ups that keep every rule and shows here how they balance. "
+      + "Nothing is decided, and nobody is told, until you set the proposal as pending decisions and release them.";
     for (const id of ["chart-country", "chart-sector", "chart-women"]) $(id).replaceChildren();
     return;
   }

@@ -1,8 +1,9 @@
 // Organiser: run one stage live. Every action names the programme version on screen; if
 // someone else acted first the server refuses it (stale_version) and the page catches up.
 import { api, explain, show, whoAmI } from "./api.js";
-import { renderConsoleNav } from "./console.js";
+import { confirmAction, notify, renderConsoleNav } from "./console.js";
 import { followProgramme, timeFormat } from "./live.js";
+import { keepFocus } from "./tables.js";
 
 const $ = (id) => document.getElementById(id);
 const slug = new URLSearchParams(location.search).get("event") || "";
@@ -20,7 +21,8 @@ function stageItems() {
   return state.items.filter((i) => i.stage_id === stage_id && i.day === day);
 }
 
-async function act(action, extra = {}) {
+/** Send `action`; `done` (if given) is said in the notice when it went through. */
+async function act(action, extra = {}, done = "") {
   if (!state) return;
   const body = { version: state.version, ...chosen(), action, ...extra };
   try {
@@ -29,11 +31,23 @@ async function act(action, extra = {}) {
     } else {
       await api(`${base}/actions`, { method: "POST", body });
     }
-    show($("page-message"), "", "");
+    if (done) notify(done, "ok");
   } catch (error) {
-    show($("page-message"), explain(error), "error");
+    notify(explain(error), "error");
     if (error.reason === "stale_version") live.resync();
   }
+}
+
+// Taking an item off the running order is asked first; Undo (U) still brings it back.
+const ASK = {
+  no_show: (item) => ({ question: `Mark ${item.title} as a no-show?`, detail: "It leaves the running order on every screen and agenda; the rest moves up.", yes: "Mark as no-show", done: `Marked as a no-show: ${item.title}. Undo (U) brings it back.` }),
+  cancel: (item) => ({ question: `Cancel ${item.title}?`, detail: "It leaves the running order on every screen and agenda; the rest moves up.", yes: "Cancel it", done: `Cancelled: ${item.title}. Undo (U) brings it back.` }),
+};
+
+async function takeOff(action, item) {
+  const ask = ASK[action](item);
+  if (!(await confirmAction(ask))) return;
+  await act(action, { item_id: item.id }, ask.done);
 }
 
 function minutes() {
@@ -43,6 +57,7 @@ function minutes() {
 function button(text, title, onClick) {
   const b = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: text });
   b.setAttribute("aria-label", `${text}: ${title}`);
+  b.dataset.action = text.toLowerCase();
   b.addEventListener("click", onClick);
   return b;
 }
@@ -61,9 +76,16 @@ function fillPickers() {
   }
 }
 
+/** The venue screen of the stage chosen here (screen.js reads ?event= and ?stage=). */
+function screenLink() {
+  const params = new URLSearchParams({ event: slug, stage: $("stage-select").value });
+  $("screen-link").href = `/screen.html?${params}`;
+}
+
 function draw(newState) {
   state = newState;
   fillPickers();
+  screenLink();
   const format = timeFormat(state.timezone);
   const items = stageItems();
   const openFrom = items.findIndex((i) => i.status === "planned");
@@ -75,9 +97,11 @@ function draw(newState) {
   $("end-note").textContent = last
     ? `Projected end of the day ${format.format(new Date(last.projected_end))} (planned ${format.format(new Date(planned.planned_end))}).`
     : "";
-  $("stage-items").replaceChildren(...items.map((item, index) => {
+  // The list is redrawn on every change (anyone's): the focus stays on the same item.
+  keepFocus($("stage-items"), () => $("stage-items").replaceChildren(...items.map((item, index) => {
     const li = document.createElement("li");
     li.className = `stage-item ${item.status}`;
+    li.dataset.key = String(item.id);
     const when = item.projected_start ? format.format(new Date(item.projected_start)) : "—";
     const text = Object.assign(document.createElement("span"), { textContent: `${when} · ${item.title} · ${LABEL[item.status]}` });
     li.append(text);
@@ -85,12 +109,12 @@ function draw(newState) {
       const tools = Object.assign(document.createElement("span"), { className: "stage-tools" });
       if (index > openFrom) tools.append(button("Up", item.title, () => act("move", { item_id: item.id, position: index - openFrom - 1 })));
       if (index < items.length - 1) tools.append(button("Down", item.title, () => act("move", { item_id: item.id, position: index - openFrom + 1 })));
-      if (item.kind === "pitch") tools.append(button("No-show", item.title, () => act("no_show", { item_id: item.id })));
-      tools.append(button("Cancel", item.title, () => act("cancel", { item_id: item.id })));
+      if (item.kind === "pitch") tools.append(button("No-show", item.title, () => takeOff("no_show", item)));
+      tools.append(button("Cancel", item.title, () => takeOff("cancel", item)));
       li.append(tools);
     }
     return li;
-  }));
+  })));
 }
 
 function wire() {
@@ -109,6 +133,7 @@ function wire() {
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName)) return;
+    if (document.querySelector("dialog[open]")) return; // a question is open: answer it first
     const key = keys[event.key.toLowerCase()];
     if (!key) return;
     event.preventDefault();

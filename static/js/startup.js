@@ -3,6 +3,9 @@ import { explain, show, whoAmI } from "./api.js";
 import { pagedList } from "./pager.js";
 import { $, base, bindAvailability, bindFeed, cell, loadEvent, markSelect, meetingRow, showNext, signedInAs, slug } from "./meetingkit.js";
 import { followTopic } from "./live.js";
+import { stackTables } from "./tables.js";
+
+stackTables(); // each table a card of label: value lines on a phone
 
 const INTEREST = { must: "Must meet you", happy: "Happy to meet you", no_thanks: "Not now" };
 

@@ -1,13 +1,22 @@
 // Organiser: ticket types and what is left, CSV import, and each ticket (cancel, block,
 // re-issue, mail again, badge).
 import { api, explain, show, whoAmI } from "./api.js";
-import { renderConsoleNav } from "./console.js";
+import { confirmAction, notify, renderConsoleNav } from "./console.js";
 import { pagedList } from "./pager.js";
+import { stackTables } from "./tables.js";
 
 const $ = (id) => document.getElementById(id);
 const slug = new URLSearchParams(location.search).get("event") || "";
 const base = `/api/events/${encodeURIComponent(slug)}`;
 const STATUS = { valid: "Valid", canceled: "Canceled", blocked: "Blocked" };
+const KIND = { attendee: "Attendee", investor: "Investor", startup: "Start-up team", media: "Media", staff: "Staff", vip: "VIP" };
+
+/** "Early bird (Attendee)", but just "Attendee" where the name already says the kind. */
+function typeName(type) {
+  const kind = KIND[type.kind] || type.kind;
+  const same = [kind.toLowerCase(), type.kind.toLowerCase()].includes(type.name.trim().toLowerCase());
+  return same ? type.name : `${type.name} (${kind})`;
+}
 
 function cell(content) {
   const td = document.createElement("td");
@@ -20,26 +29,38 @@ async function loadTypes() {
   $("types").replaceChildren(...page.items.map((type) => {
     const tr = document.createElement("tr");
     const sales = type.on_sale ? "on sale" : type.public ? "not on sale now" : "invitation only";
-    tr.append(cell(`${type.name} (${type.kind})`), cell(`${type.sold} of ${type.capacity}`),
+    tr.append(cell(typeName(type)), cell(`${type.sold} of ${type.capacity}`),
       cell(String(type.available)), cell(String(type.waiting)), cell(sales));
     return tr;
   }));
 }
 
-function action(label, name, path, done) {
+// What must be confirmed first: the question, what follows, and the button that goes ahead.
+const ASK = {
+  cancel: (name) => ({ question: `Cancel ${name}'s ticket?`, detail: "The QR code stops working at every door, and a canceled ticket cannot be used again.", yes: "Cancel the ticket" }),
+  block: (name) => ({ question: `Block ${name}'s ticket?`, detail: "Doors refuse the ticket until you unblock it.", yes: "Block the ticket" }),
+};
+
+/** A ticket's button: asks first where `ask` says so, then acts, says the outcome in the
+ * notice, and redraws the list with the focus back on this ticket's row. */
+function action(label, name, path, done, { key, ask } = {}) {
   const button = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: label });
   button.setAttribute("aria-label", `${label}: ${name}`);
+  button.dataset.action = key || label.toLowerCase();
   button.addEventListener("click", async () => {
+    if (ask && !(await confirmAction(ask(name)))) return;
     try {
       await api(path, { method: "POST" });
-      show($("tickets-message"), `${done}: ${name}.`, "ok");
+      notify(`${done}: ${name}.`, "ok");
       await Promise.all([tickets.load(), loadTypes()]);
     } catch (error) {
-      show($("tickets-message"), explain(error), "error");
+      notify(explain(error), "error");
     }
   });
   return button;
 }
+
+stackTables();
 
 const tickets = pagedList({
   url: `${base}/tickets`,
@@ -50,19 +71,23 @@ const tickets = pagedList({
     const tr = document.createElement("tr");
     const path = `${base}/tickets/${ticket.id}`;
     const actions = document.createElement("div");
-    actions.className = "pager";
+    actions.className = "actions";
     if (ticket.status !== "canceled") {
       actions.append(
         action("Re-issue", ticket.name, `${path}/reissue`, "New QR code mailed"),
         action("Mail again", ticket.name, `${path}/resend`, "Mailed again"),
-        ticket.status === "blocked" ? action("Unblock", ticket.name, `${path}/unblock`, "Unblocked") : action("Block", ticket.name, `${path}/block`, "Blocked"),
-        action("Cancel", ticket.name, `${path}/cancel`, "Canceled"),
+        ticket.status === "blocked"
+          ? action("Unblock", ticket.name, `${path}/unblock`, "Unblocked", { key: "block" })
+          : action("Block", ticket.name, `${path}/block`, "Blocked", { key: "block", ask: ASK.block }),
+        action("Cancel", ticket.name, `${path}/cancel`, "Canceled", { ask: ASK.cancel }),
       );
       const badge = Object.assign(document.createElement("a"), { href: `${path}/badge.png`, textContent: "Badge" });
       badge.setAttribute("aria-label", `Badge of ${ticket.name}`);
       actions.append(badge);
     }
-    const who = `${ticket.name}${ticket.organisation ? `, ${ticket.organisation}` : ""} <${ticket.email}>`;
+    const who = document.createElement("span");
+    who.append(`${ticket.name}${ticket.organisation ? `, ${ticket.organisation}` : ""}`, document.createElement("br"),
+      Object.assign(document.createElement("small"), { className: "muted", textContent: ticket.email }));
     tr.append(cell(who), cell(ticket.type_name), cell(STATUS[ticket.status]), cell(actions));
     return tr;
   },

@@ -15,8 +15,12 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_home_page_shows_the_event_and_an_organiser_signs_in(page, live_server):
+    missing = []
+    page.on("console", lambda m: missing.append(m.location["url"]) if "404" in m.text else None)
     page.goto(live_server.url + "/")
     expect(page.locator("#event-name")).to_have_text("ASEAN Start-up Showcase 2027")
+    page.wait_for_timeout(500)
+    assert missing == []  # no /favicon.ico asked for and missed: the page names its icon
     expect(page.locator("#event-facts")).to_contain_text("Suntec Singapore Convention Centre")
     expect(page.locator("#event-facts")).to_contain_text("Asia/Singapore")
     assert_accessible(page)
@@ -36,6 +40,18 @@ def test_the_home_page_shows_the_event_and_an_organiser_signs_in(page, live_serv
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator("#sign-in")).to_be_visible()
+
+
+def test_the_event_card_leads_to_the_agenda(page, live_server):
+    page.goto(live_server.url + "/")
+    page.locator("#event").get_by_role("link", name="Agenda").click()
+    expect(page).to_have_url(f"{live_server.url}/agenda.html?event=asean-showcase")
+    expect(page.locator(".agenda-item").first).to_be_visible()
+    page.go_back()
+    events = page.get_by_role("region", name="Events")
+    expect(
+        events.get_by_role("link", name="Agenda of ASEAN Start-up Showcase 2027")
+    ).to_be_visible()
 
 
 def _api(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,6 +106,17 @@ def test_a_stage_action_reaches_the_screen_and_the_agenda_within_a_second(browse
         expect(screen.locator("#stage-name")).to_have_text("Main Stage")
         expect(screen.locator("#now-title")).to_contain_text("Opening keynote")
         expect(screen.locator("#qr")).not_to_have_js_property("naturalWidth", 0)
+        # Before the day starts: what comes first, when it starts, and the three after it,
+        # their countries spelled out as on the big panel.
+        expect(screen.locator("#now-label")).to_have_text("Next on stage")
+        expect(screen.locator("#countdown")).to_have_text(re.compile(r"^Starts at \d"))
+        expect(screen.locator("#next-list li")).to_have_count(3)
+        for text in screen.locator("#next-list li").all_inner_texts():
+            assert not re.search(r"· [A-Z]{2}$", text), text
+        # Read from the back of the hall: labels, event name and status at least 40 px.
+        for element in ("#now-label", "#next-label", "#event-name", "#status"):
+            size = screen.locator(element).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+            assert size >= 40, (element, size)
         assert_accessible(screen)  # contrast included, at 1920x1080
 
         agenda.goto(f"{server.url}/agenda.html?event={SLUG}")
@@ -123,6 +135,7 @@ def test_a_stage_action_reaches_the_screen_and_the_agenda_within_a_second(browse
         expect(screen.locator("#countdown")).to_contain_text("left", timeout=1000)
         expect(agenda.locator(".agenda-item.now")).to_contain_text("Opening keynote", timeout=1000)
         expect(stage.locator("#now-note")).to_contain_text("Opening keynote", timeout=1000)
+        expect(screen.locator("#next-list li")).to_have_count(3)
 
         stage.get_by_label("Minutes for delay and break").fill("5")
         stage.get_by_role("button", name="Delay the rest").click()
@@ -166,3 +179,52 @@ def test_the_screen_recovers_after_the_server_restarts(browser, server):
         stage.locator("body").click(position={"x": 5, "y": 400})
         stage.keyboard.press("d")
         expect(screen.locator("#delay")).to_contain_text("late", timeout=1000)
+
+
+def test_taking_a_pitch_off_is_asked_first_and_the_focus_stays_on_it(browser, server):
+    with _page(browser, 1920, 1080) as screen, _page(browser, 390, 844) as stage:
+        _sign_in(stage, server)
+        stage.goto(f"{server.url}/stage.html?event={SLUG}")
+        expect(stage.locator("#stage-items li").first).to_be_visible()
+        # The stage page leads to this stage's venue screen.
+        stage.locator("#stage-select").select_option(label="Pitch Theatre")
+        link = stage.get_by_role("link", name="Venue screen for this stage")
+        pitch_theatre = stage.locator("#stage-select").input_value()
+        expect(link).to_have_attribute("href", f"/screen.html?event={SLUG}&stage={pitch_theatre}")
+        stage.locator("#stage-select").select_option(label="Main Stage")
+        screen.goto(server.url + link.get_attribute("href"))
+        expect(screen.locator("#stage-name")).to_have_text("Main Stage")
+        expect(screen.locator("#next-list li")).to_have_count(3)
+
+        no_show = stage.get_by_role("button", name=re.compile("^No-show: ")).first
+        title = no_show.get_attribute("aria-label").removeprefix("No-show: ")
+        item = stage.locator("#stage-items li", has_text=f"· {title} ·")
+        expect(screen.locator("#next-list")).to_contain_text(title)
+        version = stage.locator("#version-note").inner_text()
+        no_show.click()
+        dialog = stage.get_by_role("dialog", name=f"Mark {title} as a no-show?")
+        expect(dialog).to_be_visible()
+        assert_accessible(stage)
+        stage.keyboard.press("n")  # the stage's shortcuts wait while a question is open
+        stage.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        expect(item).to_contain_text("Planned")
+        expect(stage.locator("#version-note")).to_have_text(version)  # nothing was sent
+
+        item.get_by_role("button", name=f"No-show: {title}").click()
+        dialog.get_by_role("button", name="Mark as no-show").click()
+        expect(item).to_contain_text("No-show")
+        expect(item).to_be_focused()  # not lost to the page when the list is redrawn
+        expect(stage.locator("#notice")).to_contain_text(f"Marked as a no-show: {title}.")
+        expect(stage.locator("#notice")).to_be_in_viewport()
+        expect(screen.locator("#next-list")).not_to_contain_text(title, timeout=1000)
+        expect(screen.locator("#next-list li")).to_have_count(3)
+
+        stage.keyboard.press("u")  # undo, from where the focus is
+        expect(item).to_contain_text("Planned")
+        expect(screen.locator("#next-list")).to_contain_text(title, timeout=1000)
+        screen.screenshot(
+            path=str(
+                Path(os.environ.get("EVENTAPP_SCREENSHOTS", "/tmp")) / "eventapp-screen-running.png"
+            )
+        )

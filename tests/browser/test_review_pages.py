@@ -124,6 +124,11 @@ def test_a_start_up_applies_a_reviewer_scores_and_the_organiser_selects_and_rele
         "aria-current", "page"
     )
     expect(page.get_by_label("Places (N)")).to_have_value("32")
+    # Before the optimiser has run: no empty charts, nothing to set, and what to do next.
+    expect(page.locator("#proposal-summary")).to_contain_text("No proposal yet")
+    expect(page.locator("#proposal-summary")).to_contain_text("Save rules and run the optimiser")
+    expect(page.locator("#charts")).to_be_hidden()
+    expect(page.get_by_role("button", name="Set these as pending decisions")).to_be_disabled()
     page.get_by_role("searchbox", name="Search applications").fill("Kopi")
     row = page.locator("#board tr").filter(has_text="Kopi Robotics")
     expect(row).to_be_visible()
@@ -132,6 +137,7 @@ def test_a_start_up_applies_a_reviewer_scores_and_the_organiser_selects_and_rele
     page.get_by_role("button", name="Save rules and run the optimiser").click()
     expect(page.locator("#run-message")).to_have_text("Proposed 32 start-ups.")
     expect(page.locator("#proposal-summary")).to_contain_text("proved optimal")
+    expect(page.locator("#charts")).to_be_visible()
     expect(page.locator("#chart-country svg title")).to_contain_text("SG")
     expect(page.locator("#chart-women svg title")).to_contain_text("women-led")
     expect(row).to_contain_text("selected")
