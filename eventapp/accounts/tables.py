@@ -89,8 +89,20 @@ class LoginLink(Table, tablename="login_links"):
     used_at = Timestamptz(null=True, default=None)
 
 
-unique_index("users_email_uq", User, ["lower(email)"], reason="email_taken")
-unique_index("user_event_roles_uq", UserEventRole, ["user", "event", "role"], reason="role_exists")
+unique_index(
+    "users_email_uq",
+    User,
+    ["lower(email)"],
+    reason="email_taken",
+    detail="An account with this email already exists.",
+)
+unique_index(
+    "user_event_roles_uq",
+    UserEventRole,
+    ["user", "event", "role"],
+    reason="role_exists",
+    detail="This person already has this role in the event.",
+)
 unique_index("auth_tokens_hash_uq", AuthToken, ["token_hash"], reason="token_exists")
 unique_index("invitations_hash_uq", Invitation, ["token_hash"], reason="token_exists")
 unique_index("login_links_hash_uq", LoginLink, ["token_hash"], reason="token_exists")
@@ -100,4 +112,5 @@ unique_index(
     ["event", "email", "role"],
     reason="already_invited",
     where="accepted_at IS NULL AND revoked_at IS NULL",
+    detail="This person already has an open invitation to this role.",
 )

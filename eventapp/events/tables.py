@@ -55,9 +55,31 @@ class MeetingTable(Table, tablename="meeting_tables"):
     seats = Integer(default=2)
 
 
-unique_index("events_slug_uq", Event, ["slug"], reason="slug_taken")
-unique_index("event_days_event_day_uq", EventDay, ["event", "day"], reason="day_exists")
-unique_index("stages_event_name_uq", Stage, ["event", "name"], reason="stage_exists")
 unique_index(
-    "meeting_tables_event_label_uq", MeetingTable, ["event", "label"], reason="table_exists"
+    "events_slug_uq",
+    Event,
+    ["slug"],
+    reason="slug_taken",
+    detail="Another event already has this address (slug).",
+)
+unique_index(
+    "event_days_event_day_uq",
+    EventDay,
+    ["event", "day"],
+    reason="day_exists",
+    detail="The event already has this day.",
+)
+unique_index(
+    "stages_event_name_uq",
+    Stage,
+    ["event", "name"],
+    reason="stage_exists",
+    detail="The event already has a stage with this name.",
+)
+unique_index(
+    "meeting_tables_event_label_uq",
+    MeetingTable,
+    ["event", "label"],
+    reason="table_exists",
+    detail="The event already has a meeting table with this label.",
 )

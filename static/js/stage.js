@@ -21,16 +21,28 @@ function stageItems() {
   return state.items.filter((i) => i.stage_id === stage_id && i.day === day);
 }
 
-/** Send `action`; `done` (if given) is said in the notice when it went through. */
-async function act(action, extra = {}, done = "") {
+// Actions go one at a time, each naming the newest version this page knows: the live state's,
+// or the one its own last action answered with (its change may not have come over the socket
+// yet). Pressing U then N quickly is two actions in order, not a refusal of the second.
+let queue = Promise.resolve();
+let answered = 0;
+
+/** Send `action` after those before it; `done` (if given) is said in the notice when it went through. */
+function act(action, extra = {}, done = "") {
+  const run = queue.then(() => send(action, extra, done));
+  queue = run.catch(() => {}); // one that failed does not stop those after it
+  return run;
+}
+
+async function send(action, extra, done) {
   if (!state) return;
-  const body = { version: state.version, ...chosen(), action, ...extra };
+  const version = Math.max(state.version, answered);
+  const body = { version, ...chosen(), action, ...extra };
   try {
-    if (action === "undo") {
-      await api(`${base}/undo`, { method: "POST", body: { version: state.version } });
-    } else {
-      await api(`${base}/actions`, { method: "POST", body });
-    }
+    const answer = action === "undo"
+      ? await api(`${base}/undo`, { method: "POST", body: { version } })
+      : await api(`${base}/actions`, { method: "POST", body });
+    if (answer && answer.version) answered = Math.max(answered, answer.version);
     if (done) notify(done, "ok");
   } catch (error) {
     notify(explain(error), "error");

@@ -36,7 +36,7 @@ def test_an_organiser_adds_a_stage_tables_and_invites_a_reviewer(page, live_serv
 
     page.locator("#stage-form").get_by_label("Name").fill("Workshop Room")
     page.get_by_role("button", name="Add stage").click()
-    expect(page.locator("#stages-message")).to_contain_text("stage_exists")
+    expect(page.locator("#stages-message")).to_contain_text("already has a stage with this name")
 
     page.get_by_label("How many more").fill("4")
     page.get_by_role("button", name="Add numbered tables").click()
