@@ -124,6 +124,20 @@ def assert_accessible(page) -> None:
     assert not serious, serious
 
 
+def sign_in(page, server, role: Role = Role.organiser) -> None:
+    """Sign in on the home page's password form as the demo login for `role` (whoever was
+    signed in before is signed out first)."""
+    from playwright.sync_api import expect
+
+    page.context.clear_cookies()
+    email, password = server.logins[role]
+    page.goto(server.url + "/")
+    page.locator("#sign-in-form").get_by_label("Email").fill(email)
+    page.locator("#sign-in-form").get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.locator("#role-list")).to_be_visible()
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium through Playwright; Playwright never downloads a browser of its own.

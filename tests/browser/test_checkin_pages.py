@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from eventapp.accounts.schemas import Role
 from eventapp.demo import DEMO_SLUG
-from tests.live import LiveServer, assert_accessible
+from tests.live import LiveServer, assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,15 +40,6 @@ def _token(server: LiveServer, role: Role) -> str:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())["token"]
-
-
-def sign_in(page, server: LiveServer, role: Role) -> None:
-    email, password = server.logins[role]
-    page.goto(server.url + "/")
-    page.locator("#sign-in-form").get_by_label("Email").fill(email)
-    page.locator("#sign-in-form").get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.locator("#role-list")).to_be_visible()
 
 
 def _an_investor_badge_secret(server: LiveServer, offset: int = 0) -> tuple[str, str]:

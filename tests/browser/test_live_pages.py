@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from eventapp.accounts.schemas import Role
 from tests.conftest import ENGINES, _truncate_all
-from tests.live import _free_port, _wait_until_healthy, assert_accessible
+from tests.live import _free_port, _wait_until_healthy, assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -85,15 +85,6 @@ def _page(browser, width: int, height: int):
         context.close()
 
 
-def _sign_in(page, server: RestartableServer) -> None:
-    email, password = server.logins[Role.organiser]
-    page.goto(server.url + "/")
-    page.locator("#sign-in-form").get_by_label("Email").fill(email)
-    page.locator("#sign-in-form").get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#role-list")).to_be_visible()
-
-
 def test_a_stage_action_reaches_the_screen_and_the_agenda_within_a_second(browser, server):
     shots = Path(os.environ.get("EVENTAPP_SCREENSHOTS", "/tmp"))
     with (
@@ -124,7 +115,7 @@ def test_a_stage_action_reaches_the_screen_and_the_agenda_within_a_second(browse
         expect(agenda.locator(".agenda-item").first).to_be_visible()
         assert_accessible(agenda)
 
-        _sign_in(stage, server)
+        sign_in(stage, server)
         stage.goto(f"{server.url}/stage.html?event={SLUG}")
         expect(stage.locator("#console-nav")).to_contain_text("Stage")
         expect(stage.locator("#stage-items li").first).to_contain_text("Opening keynote")
@@ -168,7 +159,7 @@ def test_the_screen_recovers_after_the_server_restarts(browser, server):
         expect(screen.locator("#status")).to_have_text("Reconnecting…", timeout=5000)
         server.start()
         expect(screen.locator("#status")).to_have_text("Live", timeout=15000)
-        _sign_in(stage, server)
+        sign_in(stage, server)
         stage.goto(f"{server.url}/stage.html?event={SLUG}")
         expect(stage.locator("#version-note")).to_contain_text("Version")
         stage.get_by_role("button", name="+5 min").click()
@@ -183,7 +174,7 @@ def test_the_screen_recovers_after_the_server_restarts(browser, server):
 
 def test_taking_a_pitch_off_is_asked_first_and_the_focus_stays_on_it(browser, server):
     with _page(browser, 1920, 1080) as screen, _page(browser, 390, 844) as stage:
-        _sign_in(stage, server)
+        sign_in(stage, server)
         stage.goto(f"{server.url}/stage.html?event={SLUG}")
         expect(stage.locator("#stage-items li").first).to_be_visible()
         # The stage page leads to this stage's venue screen.

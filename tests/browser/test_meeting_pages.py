@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from eventapp.accounts.schemas import Role
 from eventapp.demo import DEMO_SLUG, build_demo
-from tests.live import LiveServer, assert_accessible, demo_server
+from tests.live import LiveServer, assert_accessible, demo_server, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -25,16 +25,6 @@ def meetings_server(tmp_path_factory, sqlite_template) -> Iterator[LiveServer]:
     """A demo server of this module's own: the meetings booked here touch no other test."""
     with demo_server(tmp_path_factory.mktemp("meetings-live"), sqlite_template) as server:
         yield server
-
-
-def sign_in(page, server: LiveServer, role: Role) -> None:
-    page.context.clear_cookies()
-    email, password = server.logins[role]
-    page.goto(server.url + "/")
-    page.locator("#sign-in-form").get_by_label("Email").fill(email)
-    page.locator("#sign-in-form").get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#role-list")).to_be_visible()
 
 
 def test_an_investor_books_a_meeting_the_start_up_accepts_and_both_see_it(page, meetings_server):

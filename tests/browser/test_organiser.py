@@ -6,18 +6,9 @@ import pytest
 from playwright.sync_api import expect
 
 from eventapp.accounts.schemas import Role
-from tests.live import assert_accessible
+from tests.live import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, live_server, role: Role) -> None:
-    email, password = live_server.logins[role]
-    page.goto(live_server.url + "/")
-    page.locator("#sign-in-form").get_by_label("Email").fill(email)
-    page.locator("#sign-in-form").get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#role-list")).to_be_visible()
 
 
 def test_an_organiser_adds_a_stage_tables_and_invites_a_reviewer(page, live_server):

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from eventapp.accounts.schemas import Role
 from eventapp.demo import DEMO_SLUG
-from tests.live import assert_accessible
+from tests.live import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -58,15 +58,6 @@ GAP_TO_TEXT = """(box) => {
   const words = [...range.getClientRects()].find((r) => r.width > 0);
   return words.left - box.getBoundingClientRect().right;
 }"""
-
-
-def sign_in(page, server, role: Role) -> None:
-    email, password = server.logins[role]
-    page.goto(server.url + "/")
-    page.locator("#sign-in-form").get_by_label("Email").fill(email)
-    page.locator("#sign-in-form").get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.locator("#role-list")).to_be_visible()
 
 
 def chromium_table_roles(page) -> set[str]:

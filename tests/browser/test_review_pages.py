@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from eventapp.accounts.schemas import Role
-from tests.live import LiveServer, assert_accessible, demo_server
+from tests.live import LiveServer, assert_accessible, demo_server, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -25,16 +25,6 @@ def server(tmp_path_factory, sqlite_template) -> Iterator[LiveServer]:
     """A demo server of this module's own: the path below changes its data."""
     with demo_server(tmp_path_factory.mktemp("review-live"), sqlite_template) as server:
         yield server
-
-
-def sign_in(page, server: LiveServer, role: Role) -> None:
-    page.context.clear_cookies()
-    email, password = server.logins[role]
-    page.goto(server.url + "/")
-    page.locator("#sign-in-form").get_by_label("Email").fill(email)
-    page.locator("#sign-in-form").get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#role-list")).to_be_visible()
 
 
 def ok(response) -> dict:
