@@ -24,12 +24,12 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
@@ -43,6 +43,8 @@ from eventapp.errors import IntegrityConflict, InvalidInput, Unavailable
 
 # Waits for another process's write turn (see `_WriteTurn`), one at a time per process.
 _FLOCK_WAITS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-write-turn")
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +290,15 @@ class InlineConnection:
         """What piccolo's transactions call for BEGIN, COMMIT, ROLLBACK and savepoints."""
         return await self.execute_fetchall(sql, parameters)
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._db.in_transaction
+
+    def run(self, sql: str, parameters: Sequence[Any] = ()) -> list[dict]:
+        """A statement inside the write transaction this connection holds, synchronously: the
+        write lock is held, so it is never refused as busy (`group_commit`'s writes)."""
+        return self._db.execute(sql, parameters).fetchall()
+
     def close(self) -> None:
         self._db.close()
 
@@ -319,6 +330,28 @@ def _fetch_all(path: str, sql: str, parameters: Sequence[Any]) -> list[dict]:
         connection.close()
 
 
+def _run_group(
+    connection: InlineConnection, group: list[tuple[Callable[[InlineConnection], Any], Any]]
+) -> list[tuple[Any, Any, Exception | None]]:
+    """Each write of a group in its own savepoint, then one COMMIT (or, failing, no write)."""
+    outcomes: list[tuple[Any, Any, Exception | None]] = []
+    try:
+        for work, answer in group:
+            connection.run("SAVEPOINT grouped")
+            try:
+                outcomes.append((answer, work(connection), None))
+            except Exception as error:  # noqa: BLE001 - it is its caller's, who gets it
+                connection.run("ROLLBACK TO grouped")
+                outcomes.append((answer, None, error))
+            connection.run("RELEASE grouped")
+        connection.run("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.run("ROLLBACK")
+        raise
+    return outcomes
+
+
 class _SQLiteConnections:
     """A writer connection behind an asyncio lock, and a reader connection beside it.
 
@@ -341,6 +374,8 @@ class _SQLiteConnections:
         self._turn = _WriterTurn(path)
         self._checkpointing: asyncio.Task | None = None
         self._last_checkpoint = time.monotonic()
+        self._group: list[tuple[Callable[[InlineConnection], Any], asyncio.Future]] = []
+        self._committing: set[asyncio.Task] = set()
 
     def _ensure_open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -395,6 +430,46 @@ class _SQLiteConnections:
                     raise
         except TimeoutError:
             raise database_busy() from None
+
+    async def group_commit(self, work: Callable[[InlineConnection], T]) -> T:
+        """`work(connection)` in a transaction shared with the other such writes queued by then:
+        see the module-level `group_commit`."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future = loop.create_future()
+        self._group.append((work, answer))
+        if len(self._group) == 1:
+            # Started on the loop's next turn: the writes arriving on this one join the group.
+            task = loop.create_task(self._commit_group())
+            self._committing.add(task)
+            task.add_done_callback(self._committing.discard)
+        return await answer
+
+    async def _commit_group(self) -> None:
+        group: list[tuple[Callable[[InlineConnection], Any], asyncio.Future]] = []
+        try:
+            async with self.writer() as connection:
+                # Whoever queued while this waited for the writer comes along too.
+                group, self._group = self._group, []
+                await connection.execute("BEGIN IMMEDIATE")
+                outcomes = _run_group(connection, group)
+        except BaseException as error:
+            # Nothing of the group was committed (or the writer could not be had): every caller
+            # in it hears why.
+            if not group:
+                group, self._group = self._group, []
+            for _, answer in group:
+                if not answer.done():
+                    answer.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        for answer, result, error in outcomes:
+            if answer.done():  # its caller was cancelled: the write stands all the same
+                continue
+            if error is None:
+                answer.set_result(result)
+            else:
+                answer.set_exception(error)
 
     def _checkpoint_soon(self) -> None:
         """After a write: start a checkpoint in a worker thread, unless one ran or runs lately."""
@@ -655,6 +730,26 @@ async def transaction() -> AsyncIterator[None]:
         context = engine.transaction()
     async with context:
         yield
+
+
+async def group_commit(work: Callable[[InlineConnection], T]) -> T:
+    """SQLite: run `work(connection)`, a short write of a few statements with no await in it,
+    and return its result once committed.
+
+    A COMMIT costs about as much as the rest of a small write together (it writes the WAL): the
+    writes queued in one turn of the event loop, or while the writer was busy, share one
+    transaction and one COMMIT, each in a savepoint of its own, so one that raises takes back
+    only its own statements and only its caller gets the error. Nothing is acknowledged before
+    the COMMIT; if that fails, every write of the group fails with it. Inside `transaction()`
+    the work joins that transaction. `HotQuery.rows_on` runs a hot query in `work`.
+    """
+    engine = active_engine()
+    if not isinstance(engine, FastSQLiteEngine):
+        raise TypeError("group_commit is for the SQLite engine; use transaction()")
+    current = engine.current_transaction.get()
+    if current is not None:
+        return work(current.connection)
+    return await engine.connections.group_commit(work)
 
 
 async def fetch_all_off_loop(sql: str, *args: Any) -> list[dict[str, Any]]:

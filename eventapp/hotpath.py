@@ -36,7 +36,13 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
-from eventapp.db import _DATA_ERRORS, _INTEGRITY_ERRORS, FastSQLiteEngine, _map_errors
+from eventapp.db import (
+    _DATA_ERRORS,
+    _INTEGRITY_ERRORS,
+    FastSQLiteEngine,
+    InlineConnection,
+    _map_errors,
+)
 
 _READ_PREFIXES = ("SELECT", "WITH")
 
@@ -134,6 +140,18 @@ class HotQuery:
         except (*_INTEGRITY_ERRORS, *_DATA_ERRORS) as error:
             raise _map_errors(error) from error
         raise TypeError(f"HotQuery does not run on {type(engine).__name__}")
+
+    def rows_on(self, connection: InlineConnection, **params: Any) -> list[dict]:
+        """Synchronously, on the SQLite connection a `group_commit` write was handed."""
+        compiled = self.compiled()
+        try:
+            return connection.run(compiled.sql, compiled.bind(params))
+        except (*_INTEGRITY_ERRORS, *_DATA_ERRORS) as error:
+            raise _map_errors(error) from error
+
+    def first_on(self, connection: InlineConnection, **params: Any) -> dict | None:
+        rows = self.rows_on(connection, **params)
+        return rows[0] if rows else None
 
     async def first(self, **params: Any) -> dict | None:
         """The first row, or None (add `.limit(1)` to the query when more could match)."""

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
@@ -19,7 +20,7 @@ from eventapp.accounts.throttle import Limit
 from eventapp.openapi import Refusal
 from eventapp.pagination import Page, PageRequest, page_of
 from eventapp.params import RowId
-from eventapp.routing import get, patch, post
+from eventapp.routing import get, lane, patch, post
 from eventapp.tickets import exports, service
 from eventapp.tickets.badges import Badge, badge_png, badges_pdf
 from eventapp.tickets.live import counts_changed
@@ -315,6 +316,30 @@ class CheckinListsController(Controller):
         return CheckinListOut(**await service.create_list(access.event_id, data.model_dump()))
 
 
+async def _scan(access: EventAccess, data: CheckinIn) -> tuple[int, bytes]:
+    """A scan's status and answer, encoded: the same from the lane and from the handler."""
+    status, answer = await service.check_in(
+        access.event_id,
+        secret=data.secret,
+        list_id=data.list,
+        kind=data.type,
+        nonce=data.nonce,
+        staff_id=access.user.id if access.user else None,
+        # An online scan happens now, whatever the device says: its clock (or its user) must
+        # not move a scan into a list's time window. Only an offline upload says when.
+        scanned_at=data.scanned_at if data.offline else None,
+        offline=data.offline,
+        gate=data.gate,
+    )
+    counts_changed(access.event_id)
+    return status, msgspec.json.encode(answer)
+
+
+async def _scan_by_lane(connection: ASGIConnection, data: CheckinIn) -> tuple[int, bytes]:
+    """The door scan, the busiest write at an event, by `lane`: the guards have run."""
+    return await _scan(await provide_event_access(connection), data)
+
+
 class CheckinsController(Controller):
     path = "/api/events/{slug:str}"
     tags = ["check-in"]
@@ -324,6 +349,7 @@ class CheckinsController(Controller):
         "/checkins",
         guards=[at_the_door],
         status_code=HTTP_201_CREATED,
+        middleware=[lane(CheckinIn, _scan_by_lane)],
         opt={
             "checkin_answers": True,
             "refuses": [Refusal(404, "No such check-in list.", ("list_unknown",))],
@@ -336,22 +362,8 @@ class CheckinsController(Controller):
         gate and staff; revoked, blocked, canceled, invalid_time, product, rules); 404
         `invalid` for what is no ticket of this event. A retried `nonce` answers as the first
         time and counts once; `offline` scans are recorded, never refused, and flagged."""
-        status, answer = await service.check_in(
-            access.event_id,
-            secret=data.secret,
-            list_id=data.list,
-            kind=data.type,
-            nonce=data.nonce,
-            staff_id=access.user.id if access.user else None,
-            # An online scan happens now, whatever the device says: its clock (or its user) must
-            # not move a scan into a list's time window. Only an offline upload says when.
-            scanned_at=data.scanned_at if data.offline else None,
-            offline=data.offline,
-            gate=data.gate,
-        )
-        counts_changed(access.event_id)
-        # Encoded here, as bytes: Litestar then sends them as they are.
-        return Response(msgspec.json.encode(answer), status_code=status, media_type=MediaType.JSON)
+        status, answer = await _scan(access, data)
+        return Response(answer, status_code=status, media_type=MediaType.JSON)
 
     @get("/checkins", guards=[at_the_door])
     async def list_checkins(

@@ -13,7 +13,9 @@ import asyncio
 import csv
 import io
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -24,9 +26,11 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.service import normalise_email, on_role_granted, people_with_role
 from eventapp.db import (
+    InlineConnection,
     active_engine,
     fetch_all_off_loop,
     fetch_in_transaction,
+    group_commit,
     lock_row,
     transaction,
 )
@@ -976,16 +980,35 @@ def _sqlite_last(row: dict) -> dict | None:
     }
 
 
-def _ok(ticket: dict, checkin_list: dict, kind: str, moment: datetime, reason: str | None):
+def _ok(scan: _Scan, ticket: dict, reason: str | None) -> dict:
     return {
         "status": "ok",
         "attendee": _attendee(ticket),
-        "type": kind,
-        "scanned_at": _iso(moment),
-        "list": checkin_list["name"],
+        "type": scan.kind,
+        "scanned_at": _iso(scan.moment),
+        "list": scan.checkin_list["name"],
         "conflict": reason is not None,
         "conflict_reason": reason,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """One scan as the door sent it, with the list it was made on and when it happened."""
+
+    event_id: int
+    checkin_list: dict
+    secret: str
+    kind: str
+    nonce: str
+    staff_id: int | None
+    moment: datetime
+    offline: bool
+    gate: str
+
+    @property
+    def list_id(self) -> int:
+        return self.checkin_list["id"]
 
 
 async def check_in(
@@ -1008,85 +1031,130 @@ async def check_in(
     checkin_list = await _checkin_list(event_id, list_id)
     if checkin_list is None:
         raise NotFound("This event has no such check-in list.", reason="list_unknown")
-    moment = scanned_at or now()
-    sqlite = _is_sqlite()
+    scan = _Scan(
+        event_id, checkin_list, secret, kind, nonce, staff_id, scanned_at or now(), offline, gate
+    )
+    if _is_sqlite():
+        # Scans arriving together share one COMMIT, each acknowledged once it is committed.
+        return await group_commit(partial(_check_in_sqlite, scan=scan))
     try:
-        async with transaction():
-            if sqlite:
-                rows = await fetch_in_transaction(_SQLITE_SCAN, list_id, event_id, secret)
-                ticket = rows[0] if rows else None
-            else:
-                ticket = await _TICKET_BY_SECRET_LOCKED.first(event_id=event_id, secret=secret)
-            earlier = None
-            if ticket is None:
-                revoked = await _REVOKED.first(event_id=event_id, digest=revocation_digest(secret))
-                if revoked is None:
-                    return 404, INVALID
-                ticket = await _TICKET_BY_ID.first(ticket_id=revoked["ticket"])
-                reason = "revoked"
-            else:
-                reason = _first_refusal(ticket, checkin_list, kind, moment)
-            if reason == _NEEDS_LAST and not sqlite and kind == "entry" and not offline:
-                # The common scan on PostgreSQL: decided and written in one statement.
-                answer: dict[str, Any] = _ok(ticket, checkin_list, kind, moment, None)
-                decided = await fetch_in_transaction(
-                    _POSTGRES_ENTRY,
-                    list_id,
-                    ticket["id"],
-                    event_id,
-                    nonce,
-                    moment,
-                    now(),
-                    gate,
-                    staff_id,
-                    _as_json(answer),
-                )
-                if decided[0]["id"] is not None:
-                    answer["checkin_id"] = decided[0]["id"]
-                    return 201, answer
-                reason, earlier = _last_refusal(kind, decided[0])
-            elif reason == _NEEDS_LAST:
-                last = (
-                    _sqlite_last(ticket)
-                    if sqlite
-                    else await _LAST.first(list_id=list_id, ticket_id=ticket["id"], yes=True)
-                )
-                reason, earlier = _last_refusal(kind, last)
-            admitted = reason is None or offline
-            if admitted:
-                answer = _ok(ticket, checkin_list, kind, moment, reason)
-            else:
-                answer = {
-                    "status": "error",
-                    "reason": reason,
-                    "detail": DETAILS[reason],
-                    "attendee": _attendee(ticket),
-                    "earlier": earlier,
-                }
-            rows = await _INSERT.rows(
-                event_id=event_id,
-                list_id=list_id,
-                ticket_id=ticket["id"],
-                kind=kind,
-                nonce=nonce,
-                successful=admitted,
-                reason=reason or "",
-                scanned_at=moment,
-                created_at=now(),
-                gate=gate,
-                staff=staff_id,
-                offline=offline,
-                conflict=admitted and reason is not None,
-                answer=_as_json(answer),
-            )
+        return await _check_in_postgres(scan)
     except IntegrityConflict as error:
         if error.reason != "nonce_used":
             raise
         return _replay(await _BY_NONCE.first(event_id=event_id, nonce=nonce))
+
+
+def _check_in_sqlite(connection: InlineConnection, scan: _Scan) -> tuple[int, dict]:
+    """The scan on SQLite, inside a write transaction (so holding the write lock): the ticket
+    and its last admission on the list in one statement, then the scan's row."""
+    rows = connection.run(_SQLITE_SCAN, (scan.list_id, scan.event_id, scan.secret))
+    if rows:
+        ticket = rows[0]
+        reason = _first_refusal(ticket, scan.checkin_list, scan.kind, scan.moment)
+        earlier = None
+        if reason == _NEEDS_LAST:
+            reason, earlier = _last_refusal(scan.kind, _sqlite_last(ticket))
+    else:
+        revoked = _REVOKED.first_on(
+            connection, event_id=scan.event_id, digest=revocation_digest(scan.secret)
+        )
+        if revoked is None:
+            return 404, INVALID
+        ticket = _TICKET_BY_ID.first_on(connection, ticket_id=revoked["ticket"])
+        reason, earlier = "revoked", None
+    admitted, answer = _answer(scan, ticket, reason, earlier)
+    try:
+        checkin_id = _INSERT.first_on(connection, **_row(scan, ticket, admitted, reason, answer))
+    except IntegrityConflict as error:
+        if error.reason != "nonce_used":
+            raise
+        return _replay(_BY_NONCE.first_on(connection, event_id=scan.event_id, nonce=scan.nonce))
     if admitted:
-        answer["checkin_id"] = rows[0]["id"]
+        answer["checkin_id"] = checkin_id["id"]  # type: ignore[index]
         return 201, answer
     return 400, answer
+
+
+async def _check_in_postgres(scan: _Scan) -> tuple[int, dict]:
+    """The scan on PostgreSQL: the ticket's row locked first, so that concurrent scans of one
+    ticket queue; a first entry is then decided and written in one statement."""
+    async with transaction():
+        ticket = await _TICKET_BY_SECRET_LOCKED.first(event_id=scan.event_id, secret=scan.secret)
+        earlier = None
+        if ticket is None:
+            revoked = await _REVOKED.first(
+                event_id=scan.event_id, digest=revocation_digest(scan.secret)
+            )
+            if revoked is None:
+                return 404, INVALID
+            ticket = await _TICKET_BY_ID.first(ticket_id=revoked["ticket"])
+            reason = "revoked"
+        else:
+            reason = _first_refusal(ticket, scan.checkin_list, scan.kind, scan.moment)
+        if reason == _NEEDS_LAST and scan.kind == "entry" and not scan.offline:
+            # The common scan: decided and written in one statement.
+            answer: dict[str, Any] = _ok(scan, ticket, None)
+            decided = await fetch_in_transaction(
+                _POSTGRES_ENTRY,
+                scan.list_id,
+                ticket["id"],
+                scan.event_id,
+                scan.nonce,
+                scan.moment,
+                now(),
+                scan.gate,
+                scan.staff_id,
+                _as_json(answer),
+            )
+            if decided[0]["id"] is not None:
+                answer["checkin_id"] = decided[0]["id"]
+                return 201, answer
+            reason, earlier = _last_refusal(scan.kind, decided[0])
+        elif reason == _NEEDS_LAST:
+            last = await _LAST.first(list_id=scan.list_id, ticket_id=ticket["id"], yes=True)
+            reason, earlier = _last_refusal(scan.kind, last)
+        admitted, answer = _answer(scan, ticket, reason, earlier)
+        checkin_id = await _INSERT.first(**_row(scan, ticket, admitted, reason, answer))
+    if admitted:
+        answer["checkin_id"] = checkin_id["id"]  # type: ignore[index]
+        return 201, answer
+    return 400, answer
+
+
+def _answer(
+    scan: _Scan, ticket: dict, reason: str | None, earlier: dict | None
+) -> tuple[bool, dict]:
+    """Admitted or not, and the answer (without the check-in's id, known once written)."""
+    if reason is None or scan.offline:
+        return True, _ok(scan, ticket, reason)
+    return False, {
+        "status": "error",
+        "reason": reason,
+        "detail": DETAILS[reason],
+        "attendee": _attendee(ticket),
+        "earlier": earlier,
+    }
+
+
+def _row(scan: _Scan, ticket: dict, admitted: bool, reason: str | None, answer: dict) -> dict:
+    """The scan's row in `checkins`, with its answer kept for a retried nonce."""
+    return {
+        "event_id": scan.event_id,
+        "list_id": scan.list_id,
+        "ticket_id": ticket["id"],
+        "kind": scan.kind,
+        "nonce": scan.nonce,
+        "successful": admitted,
+        "reason": reason or "",
+        "scanned_at": scan.moment,
+        "created_at": now(),
+        "gate": scan.gate,
+        "staff": scan.staff_id,
+        "offline": scan.offline,
+        "conflict": admitted and reason is not None,
+        "answer": _as_json(answer),
+    }
 
 
 def _as_json(answer: dict) -> str:
@@ -1171,12 +1239,14 @@ async def checkin_counts(event_id: int) -> dict:
         row["id"]: {"list_id": row["id"], "list": row["name"], "entries": 0, "exits": 0}
         for row in lists
     }
-    for row in (
-        await Checkin.select(Checkin.checkin_list, Checkin.kind, Count(alias="n"))
-        .where(
-            (Checkin.event == event_id) & (Checkin.successful == True) & Checkin.undone_at.is_null()  # noqa: E712
-        )
-        .group_by(Checkin.checkin_list, Checkin.kind)
+    # Both grow with the scans and the tickets: counted off the loop (a door's burst of scans
+    # must not wait on them).
+    for row in await fetch_all_off_loop(
+        "SELECT checkin_list, kind, COUNT(*) AS n FROM checkins"
+        " WHERE event = {} AND successful = {} AND undone_at IS NULL"
+        " GROUP BY checkin_list, kind",
+        event_id,
+        True,
     ):
         entry = figures.get(row["checkin_list"])
         if entry is not None:
@@ -1206,7 +1276,10 @@ async def checkin_counts(event_id: int) -> dict:
             }
             for b in range(first, last + 1)
         ]
-    tickets = await Ticket.count().where((Ticket.event == event_id) & (Ticket.status == "valid"))
+    valid = await fetch_all_off_loop(
+        "SELECT COUNT(*) AS n FROM tickets WHERE event = {} AND status = 'valid'", event_id
+    )
+    tickets = valid[0]["n"]
     return {"lists": list(figures.values()), "arrivals": arrivals, "tickets": tickets}
 
 
