@@ -29,6 +29,7 @@ decoded).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -141,15 +142,16 @@ class HotQuery:
             raise _map_errors(error) from error
         raise TypeError(f"HotQuery does not run on {type(engine).__name__}")
 
-    def rows_on(self, connection: InlineConnection, **params: Any) -> list[dict]:
-        """Synchronously, on the SQLite connection a `group_commit` write was handed."""
+    def rows_on(self, connection: InlineConnection, **params: Any) -> list[sqlite3.Row]:
+        """Synchronously, on the plain SQLite connection a `group_commit` write was handed:
+        values as SQLite stores them (see `group_commit`)."""
         compiled = self.compiled()
         try:
-            return connection.run(compiled.sql, compiled.bind(params))
+            return connection.run(compiled.sql, compiled.bind(params)).fetchall()
         except (*_INTEGRITY_ERRORS, *_DATA_ERRORS) as error:
             raise _map_errors(error) from error
 
-    def first_on(self, connection: InlineConnection, **params: Any) -> dict | None:
+    def first_on(self, connection: InlineConnection, **params: Any) -> sqlite3.Row | None:
         rows = self.rows_on(connection, **params)
         return rows[0] if rows else None
 

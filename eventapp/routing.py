@@ -136,12 +136,18 @@ def lane(
     does, and the route keeps its place in the OpenAPI document.
     """
 
+    # Per handler: whether the lane may answer (no hooks to run), and its body size limit.
+    lanes: dict[Any, tuple[bool, int | None]] = {}
+
     def middleware(app: ASGIApp) -> ASGIApp:
         async def route(scope: Scope, receive: Receive, send: Send) -> None:
             handler = scope["route_handler"]
-            limit = handler.resolve_request_max_body_size()  # type: ignore[union-attr]
+            if handler not in lanes:  # what Litestar would do around the handler, once
+                limit = handler.resolve_request_max_body_size()  # type: ignore[union-attr]
+                lanes[handler] = (not _has_hooks(handler), limit)
+            usable, limit = lanes[handler]
             messages = await _body_within(scope, receive, limit) if _sends_json(scope) else None
-            if messages is None or _has_hooks(handler):
+            if messages is None or not usable:
                 return await app(scope, _replaying(messages or [], receive), send)
             body = (
                 messages[0]["body"]

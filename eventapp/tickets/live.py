@@ -16,7 +16,7 @@ from eventapp.tickets.service import checkin_counts
 
 log = logging.getLogger("eventapp.tickets")
 
-ANNOUNCE_EVERY_S = 0.5
+ANNOUNCE_EVERY_S = 1.0
 
 _pending: dict[int, asyncio.Task] = {}
 

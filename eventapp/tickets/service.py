@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from eventapp.db import (
     fetch_all_off_loop,
     fetch_in_transaction,
     group_commit,
+    integrity_conflict,
     lock_row,
     transaction,
 )
@@ -751,6 +753,23 @@ _SCAN_COLUMNS = lambda: (  # noqa: E731 - shared by the locked and the plain que
     Ticket.ticket_type.name.as_alias("type_name"),
     Ticket.ticket_type.kind.as_alias("kind"),
 )
+# What a scan writes, in this order (`_row`); undone_at starts empty.
+_CHECKIN_COLUMNS = (
+    "event",
+    "checkin_list",
+    "ticket",
+    "kind",
+    "nonce",
+    "successful",
+    "reason",
+    "scanned_at",
+    "created_at",
+    "gate",
+    "staff",
+    "offline",
+    "conflict",
+    "answer",
+)
 _TICKET_BY_SECRET_LOCKED = HotQuery(
     lambda: (
         Ticket.select(*_SCAN_COLUMNS())
@@ -807,22 +826,7 @@ _LAST = HotQuery(
 )
 _INSERT = HotQuery(
     lambda: Checkin.insert(
-        Checkin(
-            event=Param("event_id"),
-            checkin_list=Param("list_id"),
-            ticket=Param("ticket_id"),
-            kind=Param("kind"),
-            nonce=Param("nonce"),
-            successful=Param("successful"),
-            reason=Param("reason"),
-            scanned_at=Param("scanned_at"),
-            created_at=Param("created_at"),
-            gate=Param("gate"),
-            staff=Param("staff"),
-            offline=Param("offline"),
-            conflict=Param("conflict"),
-            answer=Param("answer"),
-        )
+        Checkin(**{column: Param(column) for column in _CHECKIN_COLUMNS})
     ).returning(Checkin.id)
 )
 _BY_NONCE = HotQuery(
@@ -855,6 +859,11 @@ LEFT JOIN users u ON u.id = c.staff
 WHERE t.event = ?2 AND t.secret = ?3
 LIMIT 1
 """
+# Written as SQL without piccolo's RETURNING: the new row's id is the cursor's `lastrowid`.
+_SQLITE_INSERT = (
+    f"INSERT INTO checkins ({', '.join(_CHECKIN_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(_CHECKIN_COLUMNS))})"
+)
 # PostgreSQL (READ COMMITTED): the ticket's row is locked first (`_TICKET_BY_SECRET_LOCKED`), so
 # this next statement's snapshot sees every scan committed before; it reads the last admission
 # and admits an entry only if the ticket is not inside, in one round trip. Its answer is stored
@@ -968,12 +977,13 @@ def _last_refusal(kind: str, last: dict | None) -> tuple[str | None, dict | None
     return None, None
 
 
-def _sqlite_last(row: dict) -> dict | None:
+def _sqlite_last(row: sqlite3.Row) -> dict | None:
+    """The last admission from `_SQLITE_SCAN`'s plain row (its time as SQLite stores it)."""
     if row["last_kind"] is None:
         return None
     return {
         "kind": row["last_kind"],
-        "scanned_at": row["last_scanned_at"],
+        "scanned_at": datetime.fromisoformat(row["last_scanned_at"]),
         "gate": row["last_gate"],
         "staff_name": row["last_staff_name"],
         "staff_email": row["last_staff_email"],
@@ -1047,8 +1057,9 @@ async def check_in(
 
 def _check_in_sqlite(connection: InlineConnection, scan: _Scan) -> tuple[int, dict]:
     """The scan on SQLite, inside a write transaction (so holding the write lock): the ticket
-    and its last admission on the list in one statement, then the scan's row."""
-    rows = connection.run(_SQLITE_SCAN, (scan.list_id, scan.event_id, scan.secret))
+    and its last admission on the list in one statement, then the scan's row. Rows are plain
+    (`group_commit`): values as SQLite stores them."""
+    rows = connection.run(_SQLITE_SCAN, (scan.list_id, scan.event_id, scan.secret)).fetchall()
     if rows:
         ticket = rows[0]
         reason = _first_refusal(ticket, scan.checkin_list, scan.kind, scan.moment)
@@ -1064,14 +1075,16 @@ def _check_in_sqlite(connection: InlineConnection, scan: _Scan) -> tuple[int, di
         ticket = _TICKET_BY_ID.first_on(connection, ticket_id=revoked["ticket"])
         reason, earlier = "revoked", None
     admitted, answer = _answer(scan, ticket, reason, earlier)
+    row = _row(scan, ticket, admitted, reason, answer)
     try:
-        checkin_id = _INSERT.first_on(connection, **_row(scan, ticket, admitted, reason, answer))
-    except IntegrityConflict as error:
-        if error.reason != "nonce_used":
-            raise
+        written = connection.run(_SQLITE_INSERT, tuple(row.values()))
+    except sqlite3.IntegrityError as error:
+        conflict = integrity_conflict(error)
+        if conflict.reason != "nonce_used":
+            raise conflict from error
         return _replay(_BY_NONCE.first_on(connection, event_id=scan.event_id, nonce=scan.nonce))
     if admitted:
-        answer["checkin_id"] = checkin_id["id"]  # type: ignore[index]
+        answer["checkin_id"] = written.lastrowid
         return 201, answer
     return 400, answer
 
@@ -1138,11 +1151,12 @@ def _answer(
 
 
 def _row(scan: _Scan, ticket: dict, admitted: bool, reason: str | None, answer: dict) -> dict:
-    """The scan's row in `checkins`, with its answer kept for a retried nonce."""
+    """The scan's row in `checkins` (`_CHECKIN_COLUMNS`, in order), with its answer kept for a
+    retried nonce."""
     return {
-        "event_id": scan.event_id,
-        "list_id": scan.list_id,
-        "ticket_id": ticket["id"],
+        "event": scan.event_id,
+        "checkin_list": scan.list_id,
+        "ticket": ticket["id"],
         "kind": scan.kind,
         "nonce": scan.nonce,
         "successful": admitted,
