@@ -211,3 +211,96 @@ async def test_a_large_read_runs_off_the_loop_while_requests_go_on(client):
     # scheduling), never for a good part of it.
     assert took > 0.2 and len(gaps) > 10, (took, len(gaps))
     assert max(gaps) < took / 3, (max(gaps), took)
+
+
+# --------------------------------------------------------------------------------------------------
+# Group commit: short writes arriving together share one transaction and one COMMIT.
+
+
+@pytest.fixture
+async def grouping_engine(tmp_path: Path) -> AsyncIterator[db.FastSQLiteEngine]:
+    """An active engine on a file with a table of notes and one of notes' parents."""
+    previous = db.active_engine()
+    engine = db.FastSQLiteEngine(path=str(tmp_path / "group.sqlite"))
+    db.activate(engine)
+    async with engine.connections.writer() as connection:
+        await connection.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
+        await connection.execute(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT UNIQUE,"
+            " parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+    yield engine
+    await engine.close()
+    db.activate(previous)
+
+
+def _note(text: str, parent: int | None = None):
+    def write(connection: db.InlineConnection) -> int:
+        return connection.run(
+            "INSERT INTO notes (text, parent) VALUES (?, ?)", (text, parent)
+        ).lastrowid
+
+    return write
+
+
+async def _notes() -> list[str]:
+    rows = (
+        await db.active_engine()
+        .connections.reader()
+        .execute_fetchall("SELECT text FROM notes ORDER BY id")
+    )
+    return [row["text"] for row in rows]
+
+
+async def test_writes_arriving_together_commit_once_and_return_after_the_commit(
+    grouping_engine, monkeypatch
+):
+    statements: list[str] = []
+    real_run = db.InlineConnection.run
+
+    def recording(self, sql, parameters=()):
+        statements.append(sql.split()[0])
+        return real_run(self, sql, parameters)
+
+    monkeypatch.setattr(db.InlineConnection, "run", recording)
+    ids = await asyncio.gather(*(db.group_commit(_note(f"n{n}")) for n in range(20)))
+    assert sorted(ids) == list(range(1, 21))
+    assert statements.count("COMMIT") == 1 and statements.count("INSERT") == 20
+    # Acknowledged after the commit: another connection sees every write by then.
+    assert await _notes() == [f"n{n}" for n in range(20)]
+
+
+async def test_a_write_that_raises_leaves_no_trace_and_only_its_caller_hears(grouping_engine):
+    def half_then_fail(connection: db.InlineConnection) -> None:
+        _note("half")(connection)
+        raise ValueError("changed its mind")
+
+    outcomes = await asyncio.gather(
+        db.group_commit(_note("a")),
+        db.group_commit(half_then_fail),
+        db.group_commit(_note("a")),  # a duplicate: the unique index refuses it
+        db.group_commit(_note("b")),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], int) and isinstance(outcomes[3], int)
+    assert isinstance(outcomes[1], ValueError)
+    assert isinstance(outcomes[2], sqlite3.IntegrityError)
+    assert await _notes() == ["a", "b"]
+
+
+async def test_a_commit_that_fails_fails_every_write_of_its_group(grouping_engine):
+    """A deferred foreign key is checked at COMMIT: nobody in the group is told it was written."""
+    outcomes = await asyncio.gather(
+        db.group_commit(_note("fine")),
+        db.group_commit(_note("orphan", parent=7)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(outcome, sqlite3.IntegrityError) for outcome in outcomes), outcomes
+    assert await _notes() == []
+    assert await db.group_commit(_note("after")) == 1  # the writer is free and works on
+
+
+async def test_a_group_commit_inside_a_transaction_is_refused(grouping_engine):
+    async with db.transaction():
+        with pytest.raises(RuntimeError):
+            await db.group_commit(_note("inside"))
