@@ -9,7 +9,8 @@ transactions never deadlock on the lock upgrade. Processes sharing the file take
 write lock (`_WriterTurn`), waiting in a worker thread, never by blocking the loop; a writer that
 cannot get in within `SQLITE_WRITE_WAIT_S` gets `Unavailable` (a 503). WAL checkpoints and reads
 that grow with the data (`fetch_all_off_loop`) run in worker threads, off the loop. PostgreSQL
-uses piccolo's engine with a pool opened with the app.
+uses piccolo's engine with a pool opened with the app. Short synchronous writes on SQLite (the door
+scan) may share one COMMIT with the others arriving in the same turn of the loop (`group_commit`).
 
 Both engines turn integrity violations into one domain error, `IntegrityConflict`, whose `reason`
 comes from the unique index that refused the write (see `UniqueIndex`).
@@ -363,7 +364,8 @@ def _run_group(
 
 
 class _SQLiteConnections:
-    """A writer connection behind an asyncio lock, and a reader connection beside it.
+    """A writer connection behind an asyncio lock, and a reader connection beside it (plus a
+    plain writer for `group_commit`, behind the same lock).
 
     SQLite allows one writer at a time; queueing this process's transactions on an asyncio lock
     costs nothing, and the head of that queue then waits its turn among the processes
