@@ -339,28 +339,45 @@ def _run_group(
 ) -> list[tuple[Any, Any, Exception | None]]:
     """The group's writes in the transaction begun, then one COMMIT. A write that raises is its
     caller's alone: the transaction is rolled back and the others run again without it (a
-    failure costs a second run; a savepoint around each write would cost two statements each)."""
+    failure costs a second run; a savepoint around each write would cost two statements each).
+    Raises, with no write of the group committed, when BEGIN or COMMIT fails."""
     pending = list(group)
     failed: list[tuple[Any, Any, Exception | None]] = []
-    try:
-        while True:
-            outcomes: list[tuple[Any, Any, Exception | None]] = []
-            for index, (work, answer) in enumerate(pending):
-                try:
-                    outcomes.append((answer, work(connection), None))
-                except Exception as error:  # noqa: BLE001 - it is its caller's, who gets it
-                    failed.append((answer, None, error))
-                    del pending[index]
-                    break
-            else:
-                connection.run("COMMIT")
-                return outcomes + failed
-            connection.run("ROLLBACK")
-            connection.run("BEGIN IMMEDIATE")
-    except BaseException:
+    while True:
+        outcomes: list[tuple[Any, Any, Exception | None]] = []
+        for index, (work, answer) in enumerate(pending):
+            try:
+                outcomes.append((answer, work(connection), None))
+            except Exception as error:  # noqa: BLE001 - it is its caller's, who gets it
+                failed.append((answer, None, error))
+                del pending[index]
+                break
+        else:
+            connection.run("COMMIT")
+            return outcomes + failed
+        # Some errors (an interrupt, a full disk) have already rolled the transaction back.
         if connection.in_transaction:
             connection.run("ROLLBACK")
-        raise
+        connection.run("BEGIN IMMEDIATE")
+
+
+def _fail(group: list[tuple[Any, asyncio.Future]], error: BaseException) -> None:
+    """Every caller of a group that was not committed hears why (a 503 each when busy)."""
+    for _, answer in group:
+        if not answer.done():
+            answer.set_exception(_group_failure(error))
+
+
+def _group_failure(error: BaseException) -> BaseException:
+    """What the callers of a group that could not commit are told (each its own exception):
+    busy, or a group cancelled at shutdown, is a 503 they may retry."""
+    if isinstance(error, Unavailable | asyncio.CancelledError) or (
+        isinstance(error, sqlite3.OperationalError) and _is_busy(error)
+    ):
+        return database_busy()
+    if isinstance(error, _INTEGRITY_ERRORS):
+        return integrity_conflict(error)
+    return error
 
 
 class _SQLiteConnections:
@@ -387,7 +404,9 @@ class _SQLiteConnections:
         self._turn = _WriterTurn(path)
         self._checkpointing: asyncio.Task | None = None
         self._last_checkpoint = time.monotonic()
+        # Writes waiting for a group, and the task that will take them (None: none yet).
         self._group: list[tuple[Callable[[InlineConnection], Any], asyncio.Future]] = []
+        self._group_task: asyncio.Task | None = None
         self._committing: set[asyncio.Task] = set()
 
     def _ensure_open(self) -> None:
@@ -398,6 +417,7 @@ class _SQLiteConnections:
         self._close_connections()
         self._loop = loop
         self._write_lock = asyncio.Lock()
+        self._group, self._group_task, self._committing = [], None, set()
         self._checkpointing = None  # one left on a closed loop would never report done
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = InlineConnection(self.path, self.busy_wait_s)
@@ -448,47 +468,64 @@ class _SQLiteConnections:
     async def group_commit(self, work: Callable[[InlineConnection], T]) -> T:
         """`work(connection)` in a transaction shared with the other such writes queued by then:
         see the module-level `group_commit`."""
+        self._ensure_open()
         loop = asyncio.get_running_loop()
         answer: asyncio.Future = loop.create_future()
         self._group.append((work, answer))
-        if len(self._group) == 1:
+        if self._group_task is None:
             # Started on the loop's next turn: the writes arriving on this one join the group.
-            task = loop.create_task(self._commit_group())
+            self._group_task = task = loop.create_task(self._commit_group())
             self._committing.add(task)
-            task.add_done_callback(self._committing.discard)
+            task.add_done_callback(self._group_task_done)
         return await answer
 
     async def _commit_group(self) -> None:
-        group: list[tuple[Callable[[InlineConnection], Any], asyncio.Future]] = []
         try:
             async with self.writer():
                 # Whoever queued while this waited for the writer comes along too.
-                group, self._group = self._group, []
-                # The writer's turn, on a plain connection of its own: piccolo's conversions
-                # and dict rows cost a third of a small write.
-                if self._grouped_writer is None:
-                    self._grouped_writer = InlineConnection(self.path, self.busy_wait_s, plain=True)
-                connection = self._grouped_writer
-                await connection.execute("BEGIN IMMEDIATE")
-                outcomes = _run_group(connection, group)
-        except BaseException as error:
-            # Nothing of the group was committed (or the writer could not be had): every caller
-            # in it hears why.
-            if not group:
-                group, self._group = self._group, []
-            for _, answer in group:
-                if not answer.done():
-                    answer.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
-            return
-        for answer, result, error in outcomes:
-            if answer.done():  # its caller was cancelled: the write stands all the same
-                continue
-            if error is None:
-                answer.set_result(result)
-            else:
-                answer.set_exception(error)
+                group, self._group, self._group_task = self._group, [], None
+                connection = self._plain_writer()
+                try:
+                    await connection.execute("BEGIN IMMEDIATE")
+                    outcomes = _run_group(connection, group)
+                except BaseException as error:
+                    if connection.in_transaction:
+                        # A ROLLBACK failed too: closing the connection ends the transaction.
+                        connection.close()
+                        self._grouped_writer = None
+                    _fail(group, error)
+                    if not isinstance(error, Exception):
+                        raise
+                    return
+                # Told before the writer is given back: nothing after the COMMIT can undo it.
+                for answer, result, error in outcomes:
+                    if answer.done():  # its caller was cancelled: the write stands all the same
+                        continue
+                    if error is None:
+                        answer.set_result(result)
+                    else:
+                        answer.set_exception(error)
+        except Unavailable:
+            # The writer could not be had in time: whoever is queued hears so, and the next
+            # write starts a group of its own.
+            if self._group_task is asyncio.current_task():
+                group, self._group, self._group_task = self._group, [], None
+                _fail(group, database_busy())
+
+    def _group_task_done(self, task: asyncio.Task) -> None:
+        self._committing.discard(task)
+        if self._group_task is task:  # ended before it took the queue (cancelled at shutdown)
+            group, self._group, self._group_task = self._group, [], None
+            _fail(group, database_busy())
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("A group of writes failed", exc_info=task.exception())
+
+    def _plain_writer(self) -> InlineConnection:
+        """The connection groups write on: values as SQLite stores them, rows as sqlite3.Row
+        (piccolo's conversions and dict rows cost a third of a small write)."""
+        if self._grouped_writer is None:
+            self._grouped_writer = InlineConnection(self.path, self.busy_wait_s, plain=True)
+        return self._grouped_writer
 
     def _checkpoint_soon(self) -> None:
         """After a write: start a checkpoint in a worker thread, unless one ran or runs lately."""
@@ -519,6 +556,8 @@ class _SQLiteConnections:
         self._turn.close()
 
     async def close(self) -> None:
+        if self._committing:  # groups under way are committed (or fail) first
+            await asyncio.wait(list(self._committing))
         if self._checkpointing is not None:
             await asyncio.wait([self._checkpointing])
         if self._writer is not None:

@@ -148,16 +148,14 @@ def lane(
             handler = scope["route_handler"]
             if handler not in lanes:  # what Litestar would do around the handler, once
                 limit = handler.resolve_request_max_body_size()  # type: ignore[union-attr]
-                lanes[handler] = (not _has_hooks(handler), limit)
+                lanes[handler] = (_answers_as_lane_does(handler), limit)
             usable, limit = lanes[handler]
-            messages = await _body_within(scope, receive, limit) if _sends_json(scope) else None
-            if messages is None or not usable:
-                return await app(scope, _replaying(messages or [], receive), send)
-            body = (
-                messages[0]["body"]
-                if len(messages) == 1
-                else b"".join(message.get("body", b"") for message in messages)
-            )
+            if not (usable and _sends_json(scope)):
+                return await app(scope, receive, send)
+            messages, complete = await _body_within(receive, limit)
+            if not complete:
+                return await app(scope, _replaying(messages, receive), send)
+            body = b"".join(message.get("body", b"") for message in messages)
             try:
                 data = body_model.model_validate_json(body, strict=True)
             except ValidationError:
@@ -179,21 +177,22 @@ def _sends_json(scope: Scope) -> bool:
     return False
 
 
-async def _body_within(scope: Scope, receive: Receive, limit: int | None) -> list[Message] | None:
-    """The body's messages, or None when it is larger than `limit` or the client went away
-    (what was read is then replayed to the handler, which refuses it as Litestar does)."""
+async def _body_within(receive: Receive, limit: int | None) -> tuple[list[Message], bool]:
+    """The body's messages read so far, and whether that is the whole body within `limit`.
+    When it is not (too large, or the client went away), what was read is replayed to the
+    handler, which refuses it as Litestar does."""
     messages: list[Message] = []
     size = 0
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request":
-            return None
+            return messages, False
         size += len(message.get("body", b""))
         if limit is not None and size > limit:
-            return None
+            return messages, False
         if not message.get("more_body", False):
-            return messages
+            return messages, True
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:
@@ -206,9 +205,14 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-def _has_hooks(handler: Any) -> bool:
-    """before_request or after_response hooks: Litestar's way only, which runs them."""
-    return bool(handler.resolve_before_request() or handler.resolve_after_response())
+def _answers_as_lane_does(handler: Any) -> bool:
+    """Nothing around the handler but its body and status: no hooks to run, no headers, cookies
+    or DTOs to apply (Litestar's way does those)."""
+    return (
+        isinstance(handler, Route)
+        and handler._answers_plainly()
+        and not (handler.resolve_before_request() or handler.resolve_after_response())
+    )
 
 
 def _method(method: HttpMethod):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from litestar.routes import HTTPRoute
 
 from eventapp import routing
 from eventapp.accounts.schemas import Role
@@ -13,6 +14,21 @@ from tests.helpers import user_with_role
 from tests.tickets_helpers import bearer, scan, ticket, venue
 
 VOLATILE = {"checkin_id", "scanned_at", "ticket_id"}
+
+
+@pytest.fixture
+def by_handler(monkeypatch) -> list[str]:
+    """The scans Litestar's handler answered (the lane answers the others)."""
+    answered: list[str] = []
+    real = HTTPRoute._get_response_for_request
+
+    async def counting(self, scope, request, route_handler, parameter_model):
+        if scope["method"] == "POST" and scope["path"].endswith("/checkins"):
+            answered.append(scope["path"])
+        return await real(self, scope, request, route_handler, parameter_model)
+
+    monkeypatch.setattr(HTTPRoute, "_get_response_for_request", counting)
+    return answered
 
 
 def _shape(response) -> tuple:
@@ -54,12 +70,16 @@ async def _the_usual_scans(client, v, tag: str) -> list[tuple]:
     return shapes
 
 
-async def test_the_lane_answers_every_usual_scan_as_the_handler_does(client, monkeypatch):
+async def test_the_lane_answers_every_usual_scan_as_the_handler_does(
+    client, monkeypatch, by_handler
+):
     v = await venue(client)
     by_lane = await _the_usual_scans(client, v, "lane")
+    assert by_handler == []  # the lane answered every one
     monkeypatch.setattr(routing, "_sends_json", lambda scope: False)  # the handler's way only
-    by_handler = await _the_usual_scans(client, v, "handler")
-    assert by_lane == by_handler
+    handlers_answers = await _the_usual_scans(client, v, "handler")
+    assert len(by_handler) == len(handlers_answers)
+    assert by_lane == handlers_answers
     assert [status for status, _, _ in by_lane] == [201, 400, 201, 201, 400, 400, 404, 404]
     assert by_lane[0][1]["x-content-type-options"] == "nosniff"
 
@@ -73,7 +93,7 @@ async def test_the_lane_answers_every_usual_scan_as_the_handler_does(client, mon
         (b'{"secret": ', None),  # not JSON
     ],
 )
-async def test_a_body_the_lane_refuses_gets_the_handlers_problem(client, body, reason):
+async def test_a_body_the_lane_refuses_gets_the_handlers_problem(client, body, reason, by_handler):
     v = await venue(client)
     response = await client.post(
         f"/api/events/{v.slug}/checkins",
@@ -83,11 +103,12 @@ async def test_a_body_the_lane_refuses_gets_the_handlers_problem(client, body, r
     assert response.status_code == 400, response.text
     problem = response.json()
     assert problem["status"] == 400 and "title" in problem
+    assert len(by_handler) == 1
     if reason:
         assert problem.get("reason") == reason, problem
 
 
-async def test_a_number_json_writes_as_12_0_is_taken_as_litestar_takes_it(client):
+async def test_a_number_json_writes_as_12_0_is_taken_as_litestar_takes_it(client, by_handler):
     """The lane validates strictly and declines 12.0; the handler accepts it as the integer."""
     v = await venue(client)
     t = await ticket(client, v)
@@ -99,6 +120,7 @@ async def test_a_number_json_writes_as_12_0_is_taken_as_litestar_takes_it(client
         headers={**v.door, "Content-Type": "application/json"},
     )
     assert response.status_code == 201, response.text
+    assert len(by_handler) == 1
 
 
 async def test_a_body_over_the_limit_is_refused_413_by_the_handler(client, settings):
@@ -110,6 +132,44 @@ async def test_a_body_over_the_limit_is_refused_413_by_the_handler(client, setti
         headers=v.door,
     )
     assert response.status_code == 413
+
+
+async def test_a_chunked_body_over_the_limit_is_refused_whole(client, settings, by_handler):
+    """No Content-Length: the lane reads past the limit and hands the handler all it read."""
+    v = await venue(client)
+    t = await ticket(client, v)
+    scan_body = json.dumps({"secret": t["secret"], "list": v.lists["Day 1"]["id"], "nonce": "c"})
+
+    async def chunks():
+        yield b" " * (settings.max_body_bytes + 1)
+        yield scan_body.encode()
+
+    response = await client.post(
+        f"/api/events/{v.slug}/checkins",
+        content=chunks(),
+        headers={**v.door, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert len(by_handler) == 1
+    assert (await scan(client, v, t["secret"])).status_code == 201  # the first was not written
+
+
+async def test_a_chunked_scan_within_the_limit_is_answered_by_the_lane(client, by_handler):
+    v = await venue(client)
+    t = await ticket(client, v)
+    scan_body = json.dumps({"secret": t["secret"], "list": v.lists["Day 1"]["id"], "nonce": "d"})
+
+    async def chunks():
+        yield scan_body[:20].encode()
+        yield scan_body[20:].encode()
+
+    response = await client.post(
+        f"/api/events/{v.slug}/checkins",
+        content=chunks(),
+        headers={**v.door, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201, response.text
+    assert by_handler == []
 
 
 async def test_the_lanes_guards_refuse_as_the_routes_do(client):

@@ -25,6 +25,7 @@ from piccolo.table import Table
 
 from eventapp import db
 from eventapp.app import create_app
+from eventapp.errors import IntegrityConflict, Unavailable
 from eventapp.events.tables import Event
 from eventapp.settings import Settings
 from tests.helpers import PASSWORD, make_user
@@ -295,7 +296,7 @@ async def test_a_commit_that_fails_fails_every_write_of_its_group(grouping_engin
         db.group_commit(_note("orphan", parent=7)),
         return_exceptions=True,
     )
-    assert all(isinstance(outcome, sqlite3.IntegrityError) for outcome in outcomes), outcomes
+    assert all(isinstance(outcome, IntegrityConflict) for outcome in outcomes), outcomes
     assert await _notes() == []
     assert await db.group_commit(_note("after")) == 1  # the writer is free and works on
 
@@ -304,3 +305,37 @@ async def test_a_group_commit_inside_a_transaction_is_refused(grouping_engine):
     async with db.transaction():
         with pytest.raises(RuntimeError):
             await db.group_commit(_note("inside"))
+
+
+async def test_a_write_sqlite_rolled_back_itself_fails_alone(grouping_engine):
+    """An interrupt (like a full disk) ends SQLite's transaction by itself: that write's caller
+    gets its error, the others are written."""
+
+    def interrupted(connection: db.InlineConnection) -> None:
+        connection._db.set_progress_handler(lambda: 1, 1)
+        try:
+            connection.run("INSERT INTO notes (text) SELECT value FROM json_each('[1, 2, 3]')")
+        finally:
+            connection._db.set_progress_handler(None, 1)
+
+    outcomes = await asyncio.gather(
+        db.group_commit(_note("a")),
+        db.group_commit(interrupted),
+        db.group_commit(_note("b")),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], sqlite3.OperationalError), outcomes
+    assert await _notes() == ["a", "b"]
+
+
+async def test_a_group_cancelled_before_it_began_answers_503_and_the_next_write_goes_on(
+    grouping_engine,
+):
+    """As a shutdown cancels what is left: the queued caller is told to retry, nothing hangs."""
+    caller = asyncio.ensure_future(db.group_commit(_note("queued")))
+    await asyncio.sleep(0)  # the write is queued and its group's task made, not yet run
+    for task in list(grouping_engine.connections._committing):
+        task.cancel()
+    with pytest.raises(Unavailable):
+        await asyncio.wait_for(caller, 2)
+    assert await asyncio.wait_for(db.group_commit(_note("next")), 2) == 1
