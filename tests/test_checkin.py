@@ -299,3 +299,66 @@ async def test_a_late_offline_upload_does_not_become_the_tickets_state(client):
     assert late.status_code == 201
     again = await scan(client, v, t["secret"], lounge)
     assert again.status_code == 201, again.json()
+
+
+async def _scans_arriving_together(client, v) -> dict:
+    """One of each kind of scan, all sent at once (a batch on PostgreSQL, a group on SQLite)."""
+    twice = await ticket(client, v, email="twice@example.org")
+    retried = await ticket(client, v, email="retry@example.org")
+    replaced = await ticket(client, v, email="old@example.org")
+    new_secret = (
+        await client.post(f"/api/events/{v.slug}/tickets/{replaced['id']}/reissue")
+    ).json()["secret"]
+    nonce = f"together-{twice['id']}"
+    answers = await asyncio.gather(
+        scan(client, v, twice["secret"], gate="North"),
+        scan(client, v, twice["secret"], gate="South"),
+        scan(client, v, retried["secret"], nonce=nonce),
+        scan(client, v, retried["secret"], nonce=nonce),
+        scan(client, v, replaced["secret"]),
+        scan(client, v, new_secret),
+        scan(client, v, "no-such-ticket"),
+    )
+    return {"answers": answers, "retried": retried}
+
+
+def _check_together(outcome: dict) -> None:
+    first, second, retry_a, retry_b, old, new, unknown = outcome["answers"]
+    assert sorted([first.status_code, second.status_code]) == [201, 400]
+    admitted_gate, refused = ("North", second) if first.status_code == 201 else ("South", first)
+    assert refused.json()["reason"] == "already_redeemed"
+    assert refused.json()["earlier"]["gate"] == admitted_gate  # names the scan that admitted
+    assert refused.json()["earlier"]["staff"] == "Door"
+    assert retry_a.status_code == retry_b.status_code == 201
+    assert retry_a.json() == retry_b.json()  # the same answer, the same check-in
+    assert old.status_code == 400 and old.json()["reason"] == "revoked"
+    assert new.status_code == 201
+    assert unknown.status_code == 404 and unknown.json()["reason"] == "invalid"
+
+
+async def test_scans_arriving_together_are_answered_as_one_after_another(client):
+    v = await venue(client)
+    outcome = await _scans_arriving_together(client, v)
+    _check_together(outcome)
+    rows = (
+        await client.get(f"/api/events/{v.slug}/checkins?q=retry@example.org", headers=v.door)
+    ).json()
+    assert rows["total"] == 1  # the retried nonce was written once
+    counts = (await client.get(f"/api/events/{v.slug}/checkin-counts")).json()
+    day_one = next(c for c in counts["lists"] if c["list"] == "Day 1")
+    assert day_one["entries"] == 3  # twice (once), retry (once), the re-issued ticket
+
+
+async def test_a_postgres_batch_that_fails_answers_each_scan_on_its_own(
+    client, engine_kind, monkeypatch
+):
+    if engine_kind != "postgres":
+        pytest.skip("the batch is PostgreSQL's; SQLite groups its writes (test_db_sqlite)")
+    from eventapp.tickets import service
+
+    async def failing(scans):
+        raise RuntimeError("the batch's connection went away")
+
+    monkeypatch.setattr(service, "_decide_and_write", failing)
+    v = await venue(client)
+    _check_together(await _scans_arriving_together(client, v))

@@ -26,6 +26,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.service import normalise_email, on_role_granted, people_with_role
+from eventapp.batching import Batcher
 from eventapp.db import (
     InlineConnection,
     active_engine,
@@ -1047,12 +1048,8 @@ async def check_in(
     if _is_sqlite():
         # Scans arriving together share one COMMIT, each acknowledged once it is committed.
         return await group_commit(partial(_check_in_sqlite, scan=scan))
-    try:
-        return await _check_in_postgres(scan)
-    except IntegrityConflict as error:
-        if error.reason != "nonce_used":
-            raise
-        return _replay(await _BY_NONCE.first(event_id=event_id, nonce=nonce))
+    # Scans arriving together share their round trips and their COMMIT.
+    return await _postgres_scans.submit(scan)
 
 
 def _check_in_sqlite(connection: InlineConnection, scan: _Scan) -> tuple[int, dict]:
@@ -1087,6 +1084,16 @@ def _check_in_sqlite(connection: InlineConnection, scan: _Scan) -> tuple[int, di
         answer["checkin_id"] = written.lastrowid
         return 201, answer
     return 400, answer
+
+
+async def _check_in_postgres_one(scan: _Scan) -> tuple[int, dict]:
+    """One scan on PostgreSQL, on its own (a batch that failed runs its scans this way)."""
+    try:
+        return await _check_in_postgres(scan)
+    except IntegrityConflict as error:
+        if error.reason != "nonce_used":
+            raise
+        return _replay(await _BY_NONCE.first(event_id=scan.event_id, nonce=scan.nonce))
 
 
 async def _check_in_postgres(scan: _Scan) -> tuple[int, dict]:
@@ -1133,6 +1140,196 @@ async def _check_in_postgres(scan: _Scan) -> tuple[int, dict]:
         answer["checkin_id"] = checkin_id["id"]  # type: ignore[index]
         return 201, answer
     return 400, answer
+
+
+# PostgreSQL, a batch of scans: six round trips whatever its size (BEGIN, the tickets locked in
+# id order so that batches of several processes never deadlock, their last admissions, the
+# nonces used before, one insert of every row, COMMIT), against four for each scan alone.
+_PG_TICKETS_LOCKED = """
+SELECT t.id, t.secret, t.status, t.ticket_type, t.name, t.organisation,
+       tt.name AS type_name, tt.kind
+FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type
+WHERE t.event = $1 AND t.secret = ANY($2::text[])
+ORDER BY t.id
+FOR UPDATE OF t
+"""
+_PG_REVOKED_TICKETS = """
+SELECT r.digest, t.id, t.status, t.ticket_type, t.name, t.organisation,
+       tt.name AS type_name, tt.kind
+FROM revoked_secrets r
+JOIN tickets t ON t.id = r.ticket JOIN ticket_types tt ON tt.id = t.ticket_type
+WHERE r.event = $1 AND r.digest = ANY($2::text[])
+"""
+_PG_LAST_ADMISSIONS = """
+SELECT DISTINCT ON (c.checkin_list, c.ticket) c.checkin_list, c.ticket, c.kind, c.scanned_at,
+       c.gate, u.name AS staff_name, u.email AS staff_email
+FROM checkins c
+JOIN unnest($1::integer[], $2::integer[]) AS wanted(list_id, ticket_id)
+  ON c.checkin_list = wanted.list_id AND c.ticket = wanted.ticket_id
+LEFT JOIN users u ON u.id = c.staff
+WHERE c.successful AND c.undone_at IS NULL
+ORDER BY c.checkin_list, c.ticket, c.scanned_at DESC, c.id DESC
+"""
+_PG_NONCES_USED = (
+    "SELECT event, nonce, id, answer FROM checkins WHERE event = $1 AND nonce = ANY($2::text[])"
+)
+_PG_STAFF = "SELECT id, name, email FROM users WHERE id = ANY($1::integer[])"
+_PG_COLUMN_TYPES = (
+    "integer",
+    "integer",
+    "integer",
+    "text",
+    "text",
+    "boolean",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "text",
+    "integer",
+    "boolean",
+    "boolean",
+    "text",
+)
+_PG_INSERT_ALL = (
+    f"INSERT INTO checkins ({', '.join(_CHECKIN_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(_PG_COLUMN_TYPES, start=1))
+    + ") RETURNING id, event, nonce"
+)
+
+
+async def _check_in_postgres_batch(scans: list[_Scan]) -> list[tuple[int, dict] | Exception]:
+    """Scans that arrived together, decided in order as if one after the other, in one
+    transaction. A batch that fails (a nonce another process took meanwhile, say) leaves no
+    trace, and its scans are run one by one instead."""
+    try:
+        async with transaction():
+            return await _decide_and_write(scans)
+    except Exception:  # noqa: BLE001 - each scan alone gets its own answer or error
+        results: list[tuple[int, dict] | Exception] = []
+        for scan in scans:
+            try:
+                results.append(await _check_in_postgres_one(scan))
+            except Exception as error:  # noqa: BLE001 - that scan's caller hears it
+                results.append(error)
+        return results
+
+
+async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Exception]:
+    events: dict[int, list[_Scan]] = {}
+    for scan in scans:
+        events.setdefault(scan.event_id, []).append(scan)
+    tickets: dict[tuple[int, str], dict] = {}
+    revoked: dict[tuple[int, str], dict] = {}
+    used: dict[tuple[int, str], dict] = {}
+    for event_id, of_event in events.items():
+        secrets = list({scan.secret for scan in of_event})
+        for row in await fetch_in_transaction(_PG_TICKETS_LOCKED, event_id, secrets):
+            tickets[(event_id, row["secret"])] = row
+        digests = {
+            revocation_digest(secret): secret
+            for secret in secrets
+            if (event_id, secret) not in tickets
+        }
+        if digests:
+            for row in await fetch_in_transaction(_PG_REVOKED_TICKETS, event_id, list(digests)):
+                revoked[(event_id, digests[row["digest"]])] = row
+        nonces = list({scan.nonce for scan in of_event})
+        for row in await fetch_in_transaction(_PG_NONCES_USED, event_id, nonces):
+            used[(event_id, row["nonce"])] = row
+    pairs = list(
+        {
+            (scan.list_id, row["id"])
+            for scan in scans
+            if (row := tickets.get((scan.event_id, scan.secret))) is not None
+        }
+    )
+    last: dict[tuple[int, int], dict] = {}
+    if pairs:
+        lists, ticket_ids = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+        for row in await fetch_in_transaction(_PG_LAST_ADMISSIONS, lists, ticket_ids):
+            last[(row["checkin_list"], row["ticket"])] = row
+    staff = await _staff_of(scans, tickets)
+    # Decided in order, each seeing the admissions decided before it in the batch.
+    results: list[Any] = [None] * len(scans)
+    rows: list[dict] = []
+    written: dict[tuple[int, str], tuple[int, dict]] = {}  # nonce -> (row index, answer)
+    for index, scan in enumerate(scans):
+        key = (scan.event_id, scan.nonce)
+        if key in used:
+            results[index] = _replay(used[key])
+            continue
+        if key in written:
+            results[index] = ("same as", written[key][0])
+            continue
+        ticket, earlier = tickets.get((scan.event_id, scan.secret)), None
+        if ticket is not None:
+            reason = _first_refusal(ticket, scan.checkin_list, scan.kind, scan.moment)
+            if reason == _NEEDS_LAST:
+                reason, earlier = _last_refusal(scan.kind, last.get((scan.list_id, ticket["id"])))
+        else:
+            ticket = revoked.get((scan.event_id, scan.secret))
+            if ticket is None:
+                results[index] = (404, INVALID)
+                continue
+            reason = "revoked"
+        admitted, answer = _answer(scan, ticket, reason, earlier)
+        if admitted:
+            before = last.get((scan.list_id, ticket["id"]))
+            if before is None or scan.moment >= before["scanned_at"]:
+                label = staff.get(scan.staff_id) if scan.staff_id is not None else None
+                last[(scan.list_id, ticket["id"])] = {
+                    "kind": scan.kind,
+                    "scanned_at": scan.moment,
+                    "gate": scan.gate,
+                    "staff_name": label,
+                    "staff_email": None,
+                }
+        written[key] = (len(rows), answer)
+        results[index] = ("row", len(rows), admitted, answer)
+        rows.append(_row(scan, ticket, admitted, reason, answer))
+    ids: dict[tuple[int, str], int] = {}
+    if rows:
+        columns = [[row[column] for row in rows] for column in _CHECKIN_COLUMNS]
+        for row in await fetch_in_transaction(_PG_INSERT_ALL, *columns):
+            ids[(row["event"], row["nonce"])] = row["id"]
+    answers: list[tuple[int, dict] | Exception] = []
+    for index, result in enumerate(results):
+        if result[0] == "row":
+            _, _, admitted, answer = result
+            if admitted:
+                answer["checkin_id"] = ids[(scans[index].event_id, scans[index].nonce)]
+                answers.append((201, answer))
+            else:
+                answers.append((400, answer))
+        elif result[0] == "same as":  # a nonce sent twice in the batch: the first answer again
+            first = rows[result[1]]
+            answers.append(
+                _replay({"answer": first["answer"], "id": ids[(first["event"], first["nonce"])]})
+            )
+        else:
+            answers.append(result)
+    return answers
+
+
+async def _staff_of(scans: list[_Scan], tickets: dict[tuple[int, str], dict]) -> dict[int, str]:
+    """Who scanned, by name (else email), when a ticket is scanned twice in one batch: the
+    second answer names the first's staff."""
+    seen: set[tuple[int, int]] = set()
+    repeated = False
+    for scan in scans:
+        ticket = tickets.get((scan.event_id, scan.secret))
+        if ticket is not None:
+            pair = (scan.list_id, ticket["id"])
+            repeated = repeated or pair in seen
+            seen.add(pair)
+    ids = list({scan.staff_id for scan in scans if scan.staff_id is not None})
+    if not (repeated and ids):
+        return {}
+    rows = await fetch_in_transaction(_PG_STAFF, ids)
+    return {row["id"]: row["name"] or row["email"] for row in rows}
+
+
+_postgres_scans: Batcher[_Scan, tuple[int, dict]] = Batcher(_check_in_postgres_batch)
 
 
 def _answer(

@@ -1,0 +1,68 @@
+"""Calls arriving together are handled together, each caller getting its own answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from eventapp.batching import Batcher
+from eventapp.errors import Unavailable
+
+
+async def test_calls_of_one_moment_share_a_batch_and_each_gets_its_own_answer():
+    batches: list[list[int]] = []
+
+    async def run(items: list[int]) -> list:
+        batches.append(items)
+        await asyncio.sleep(0.01)  # the database's round trips: later calls gather meanwhile
+        return [ValueError(item) if item % 5 == 0 else item * 10 for item in items]
+
+    batcher: Batcher[int, int] = Batcher(run)
+    first = await asyncio.gather(*(batcher.submit(n) for n in range(1, 5)))
+    assert first == [10, 20, 30, 40] and batches == [[1, 2, 3, 4]]
+    calls = [asyncio.ensure_future(batcher.submit(n)) for n in (5, 6)]
+    await asyncio.sleep(0)  # 5 and 6 are in flight; 7 and 8 gather behind them
+    later = [asyncio.ensure_future(batcher.submit(n)) for n in (7, 8)]
+    outcomes = await asyncio.gather(*calls, *later, return_exceptions=True)
+    assert isinstance(outcomes[0], ValueError) and outcomes[1:] == [60, 70, 80]
+    assert batches[1:] == [[5, 6], [7, 8]]
+
+
+async def test_a_batch_that_raises_is_every_callers_error_and_the_next_goes_on():
+    async def run(items: list[str]) -> list:
+        if "boom" in items:
+            raise RuntimeError("the connection went away")
+        return items
+
+    batcher: Batcher[str, str] = Batcher(run)
+    outcomes = await asyncio.gather(
+        batcher.submit("a"), batcher.submit("boom"), return_exceptions=True
+    )
+    assert all(isinstance(outcome, RuntimeError) for outcome in outcomes)
+    assert await batcher.submit("b") == "b"
+
+
+@pytest.mark.parametrize("when", ["before it began", "while it ran"])
+async def test_a_batch_cancelled_at_shutdown_tells_its_callers_to_retry(when):
+    started = asyncio.Event()
+
+    async def run(items: list[int]) -> list:
+        started.set()
+        await asyncio.sleep(10)
+        return items
+
+    batcher: Batcher[int, int] = Batcher(run)
+    call = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0)
+    if when == "while it ran":
+        await started.wait()
+    batcher._task.cancel()  # as a shutdown cancels what is left
+    with pytest.raises(Unavailable):
+        await asyncio.wait_for(call, 1)
+
+    async def quick(items: list[int]) -> list:
+        return items
+
+    batcher._run = quick
+    assert await asyncio.wait_for(batcher.submit(2), 1) == 2  # nothing is left stuck
