@@ -10,6 +10,7 @@ in flight were slower here (smaller batches, and the same ticket's rows locked b
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -41,8 +42,9 @@ class Batcher(Generic[Item, Result]):
         answer: asyncio.Future = loop.create_future()
         self._queue.append((item, answer))
         if self._task is None:
-            # Started on the loop's next turn: the items arriving on this one join the batch.
-            self._task = loop.create_task(self._drain())
+            # Started on the loop's next turn: the items arriving on this one join the batch. In
+            # a context of its own: not the first caller's (its open transaction, say).
+            self._task = loop.create_task(self._drain(), context=contextvars.Context())
             self._task.add_done_callback(self._finished)
         return await answer
 
@@ -57,6 +59,10 @@ class Batcher(Generic[Item, Result]):
                 except BaseException:  # cancelled at shutdown: the batch's callers may retry
                     _stopping([answer for _, answer in batch])
                     raise
+                if len(results) != len(batch):
+                    results = [RuntimeError("A batch answered the wrong number of items")] * len(
+                        batch
+                    )
                 for (_, answer), result in zip(batch, results, strict=True):
                     if answer.done():  # its caller was cancelled
                         continue
@@ -69,9 +75,10 @@ class Batcher(Generic[Item, Result]):
             self._task = None
 
     def _finished(self, task: asyncio.Task) -> None:
-        if task.cancelled():  # at shutdown, perhaps before it began: whoever waits may retry
-            if self._task is task:
-                self._task = None
+        if task.cancelled() and self._task in (task, None):
+            # At shutdown, perhaps before it began: whoever waits may retry (unless a new batch
+            # has started since, which takes them).
+            self._task = None
             queue, self._queue = self._queue, []
             _stopping([answer for _, answer in queue])
 

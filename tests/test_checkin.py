@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eventapp.db import fetch_all_off_loop
+from eventapp.tickets import service
 from eventapp.tickets.signer import ALPHABET, TicketSigner, generate_key
 from tests.tickets_helpers import bearer, scan, ticket, venue
 
@@ -352,9 +356,7 @@ async def test_scans_arriving_together_are_answered_as_one_after_another(client)
 async def test_a_postgres_batch_that_fails_answers_each_scan_on_its_own(
     client, engine_kind, monkeypatch
 ):
-    if engine_kind != "postgres":
-        pytest.skip("the batch is PostgreSQL's; SQLite groups its writes (test_db_sqlite)")
-    from eventapp.tickets import service
+    _postgres_only(engine_kind)
 
     async def failing(scans):
         raise RuntimeError("the batch's connection went away")
@@ -362,3 +364,121 @@ async def test_a_postgres_batch_that_fails_answers_each_scan_on_its_own(
     monkeypatch.setattr(service, "_decide_and_write", failing)
     v = await venue(client)
     _check_together(await _scans_arriving_together(client, v))
+
+
+# --------------------------------------------------------------------------------------------------
+# PostgreSQL decides the scans arriving together in one batch: exactly as one after another.
+
+
+def _postgres_only(engine_kind: str) -> None:
+    if engine_kind != "postgres":
+        pytest.skip("the batch is PostgreSQL's; SQLite groups its writes (test_db_sqlite)")
+
+
+async def _ids_of(slug: str) -> tuple[int, int]:
+    event = await fetch_all_off_loop("SELECT id FROM events WHERE slug = {}", slug)
+    door = await fetch_all_off_loop("SELECT id FROM users WHERE email = {}", "door@example.org")
+    return event[0]["id"], door[0]["id"]
+
+
+def _comparable(result) -> object:
+    if isinstance(result, Exception):
+        return repr(result)
+    status, answer = result
+    answer = {key: value for key, value in answer.items() if key != "checkin_id"}
+    if "attendee" in answer:
+        answer["attendee"] = {k: v for k, v in answer["attendee"].items() if k != "ticket_id"}
+    return status, answer
+
+
+async def test_a_batch_answers_as_the_same_scans_one_after_another(client, engine_kind):
+    """Random runs of scans (entries and exits, offline uploads early and late, old and new
+    secrets of a re-issued ticket, unknown codes, nonces reused) on two identical sets of
+    tickets: decided as one batch, and one by one through the single path."""
+    _postgres_only(engine_kind)
+    v = await venue(client, capacity=500)
+    event_id, door = await _ids_of(v.slug)
+    lists = {name: await service._checkin_list(event_id, v.lists[name]["id"]) for name in v.lists}
+    rng = random.Random(7)
+    base = datetime.now(UTC) - timedelta(hours=1)
+    for round_ in range(12):
+        copies = {}
+        for copy in ("one", "batch"):
+            secrets = []
+            for i, kind in enumerate(("attendee", "vip", "vip")):
+                t = await ticket(client, v, kind, email=f"{copy}{round_}x{i}@example.org")
+                secrets.append(t["secret"])
+            reissued = await client.post(f"/api/events/{v.slug}/tickets/{t['id']}/reissue")
+            copies[copy] = [*secrets, reissued.json()["secret"], "not-a-ticket"]
+        plan = [
+            {
+                "which": rng.randrange(5),
+                "list": rng.choice(list(lists)),
+                "kind": rng.choice(["entry", "entry", "exit"]),
+                "offline": rng.random() < 0.3,
+                "moment": base + timedelta(seconds=i * 10 + rng.choice([0, 0, -50, 200])),
+                "nonce": rng.randrange(6),
+                "gate": f"g{i}",
+            }
+            for i in range(rng.randint(2, 10))
+        ]
+        answers = {}
+        for copy, secrets in copies.items():
+            scans = [
+                service._Scan(
+                    event_id,
+                    lists[p["list"]],
+                    secrets[p["which"]],
+                    p["kind"],
+                    f"{copy}-{round_}-{p['nonce']}",
+                    door,
+                    p["moment"],
+                    p["offline"],
+                    p["gate"],
+                )
+                for p in plan
+            ]
+            if copy == "batch":
+                results = await service._check_in_postgres_batch(scans)
+            else:
+                results = [await service._check_in_postgres_one(scan) for scan in scans]
+            answers[copy] = [_comparable(result) for result in results]
+        assert answers["batch"] == answers["one"], (round_, plan)
+
+
+async def test_a_ticket_locked_elsewhere_does_not_hold_up_other_scans(
+    client, engine_kind, database_url
+):
+    """A re-issue (or another process) holds ticket A: a scan of B is answered meanwhile."""
+    _postgres_only(engine_kind)
+    v = await venue(client)
+    a = await ticket(client, v, email="a@example.org")
+    b = await ticket(client, v, email="b@example.org")
+    event_id, door = await _ids_of(v.slug)
+    other = await asyncpg.connect(database_url)
+    try:
+        holding = other.transaction()
+        await holding.start()
+        await other.execute("SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE", a["id"])
+
+        def scan_of(t: dict):
+            return asyncio.ensure_future(
+                service.check_in(
+                    event_id,
+                    secret=t["secret"],
+                    list_id=v.lists["Day 1"]["id"],
+                    kind="entry",
+                    nonce=f"locked-{t['id']}",
+                    staff_id=door,
+                )
+            )
+
+        scan_a = scan_of(a)
+        await asyncio.sleep(0.1)
+        scan_b = scan_of(b)
+        done, _ = await asyncio.wait({scan_b}, timeout=1.5)
+        await holding.rollback()
+        assert done, "the scan of B waited for A's lock"
+        assert (await scan_a)[0] == (await scan_b)[0] == 201
+    finally:
+        await other.close()

@@ -1049,7 +1049,10 @@ async def check_in(
         # Scans arriving together share one COMMIT, each acknowledged once it is committed.
         return await group_commit(partial(_check_in_sqlite, scan=scan))
     # Scans arriving together share their round trips and their COMMIT.
-    return await _postgres_scans.submit(scan)
+    answer = await _postgres_scans.submit(scan)
+    if answer is _ON_ITS_OWN:
+        return await _check_in_postgres_one(scan)
+    return answer  # type: ignore[return-value]
 
 
 def _check_in_sqlite(connection: InlineConnection, scan: _Scan) -> tuple[int, dict]:
@@ -1143,15 +1146,19 @@ async def _check_in_postgres(scan: _Scan) -> tuple[int, dict]:
 
 
 # PostgreSQL, a batch of scans: six round trips whatever its size (BEGIN, the tickets locked in
-# id order so that batches of several processes never deadlock, their last admissions, the
-# nonces used before, one insert of every row, COMMIT), against four for each scan alone.
+# id order, their last admissions, the nonces used before, one insert of every row, COMMIT),
+# against four for each scan alone.
+# Every event's tickets in one statement, in id order; NOWAIT: a ticket locked elsewhere (another
+# process's batch, a re-issue) fails the batch at once, and its scans run one by one, each
+# waiting for its own ticket, instead of holding up every scan of this process behind it.
 _PG_TICKETS_LOCKED = """
-SELECT t.id, t.secret, t.status, t.ticket_type, t.name, t.organisation,
+SELECT t.event, t.id, t.secret, t.status, t.ticket_type, t.name, t.organisation,
        tt.name AS type_name, tt.kind
 FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type
-WHERE t.event = $1 AND t.secret = ANY($2::text[])
+JOIN unnest($1::integer[], $2::text[]) AS wanted(event, secret)
+  ON t.event = wanted.event AND t.secret = wanted.secret
 ORDER BY t.id
-FOR UPDATE OF t
+FOR UPDATE OF t NOWAIT
 """
 _PG_REVOKED_TICKETS = """
 SELECT r.digest, t.id, t.status, t.ticket_type, t.name, t.organisation,
@@ -1197,6 +1204,10 @@ _PG_INSERT_ALL = (
 )
 
 
+# What a failed batch answers: the scan is run on its own, by its caller.
+_ON_ITS_OWN: Any = object()
+
+
 async def _check_in_postgres_batch(scans: list[_Scan]) -> list[tuple[int, dict] | Exception]:
     """Scans that arrived together, decided in order as if one after the other, in one
     transaction. A batch that fails (a nonce another process took meanwhile, say) leaves no
@@ -1204,27 +1215,27 @@ async def _check_in_postgres_batch(scans: list[_Scan]) -> list[tuple[int, dict] 
     try:
         async with transaction():
             return await _decide_and_write(scans)
-    except Exception:  # noqa: BLE001 - each scan alone gets its own answer or error
-        results: list[tuple[int, dict] | Exception] = []
-        for scan in scans:
-            try:
-                results.append(await _check_in_postgres_one(scan))
-            except Exception as error:  # noqa: BLE001 - that scan's caller hears it
-                results.append(error)
-        return results
+    except Exception:  # noqa: BLE001 - each scan is then run by its own caller
+        # Each in its own request, not here: one waiting for its ticket's lock must not hold
+        # up the next batch.
+        return [_ON_ITS_OWN] * len(scans)
 
 
 async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Exception]:
     events: dict[int, list[_Scan]] = {}
     for scan in scans:
         events.setdefault(scan.event_id, []).append(scan)
-    tickets: dict[tuple[int, str], dict] = {}
+    wanted = list({(scan.event_id, scan.secret) for scan in scans})
+    tickets: dict[tuple[int, str], dict] = {
+        (row["event"], row["secret"]): row
+        for row in await fetch_in_transaction(
+            _PG_TICKETS_LOCKED, [pair[0] for pair in wanted], [pair[1] for pair in wanted]
+        )
+    }
     revoked: dict[tuple[int, str], dict] = {}
     used: dict[tuple[int, str], dict] = {}
     for event_id, of_event in events.items():
         secrets = list({scan.secret for scan in of_event})
-        for row in await fetch_in_transaction(_PG_TICKETS_LOCKED, event_id, secrets):
-            tickets[(event_id, row["secret"])] = row
         digests = {
             revocation_digest(secret): secret
             for secret in secrets
@@ -1248,12 +1259,17 @@ async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Excep
         lists, ticket_ids = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
         for row in await fetch_in_transaction(_PG_LAST_ADMISSIONS, lists, ticket_ids):
             last[(row["checkin_list"], row["ticket"])] = row
-    staff = await _staff_of(scans, tickets)
+    staff = await _staff_of(scans, tickets, revoked)
     # Decided in order, each seeing the admissions decided before it in the batch.
     results: list[Any] = [None] * len(scans)
     rows: list[dict] = []
     written: dict[tuple[int, str], tuple[int, dict]] = {}  # nonce -> (row index, answer)
     for index, scan in enumerate(scans):
+        ticket, earlier = tickets.get((scan.event_id, scan.secret)), None
+        found = ticket if ticket is not None else revoked.get((scan.event_id, scan.secret))
+        if found is None:  # no ticket of the event: 404 whatever its nonce, as on its own
+            results[index] = (404, INVALID)
+            continue
         key = (scan.event_id, scan.nonce)
         if key in used:
             results[index] = _replay(used[key])
@@ -1261,17 +1277,12 @@ async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Excep
         if key in written:
             results[index] = ("same as", written[key][0])
             continue
-        ticket, earlier = tickets.get((scan.event_id, scan.secret)), None
         if ticket is not None:
             reason = _first_refusal(ticket, scan.checkin_list, scan.kind, scan.moment)
             if reason == _NEEDS_LAST:
                 reason, earlier = _last_refusal(scan.kind, last.get((scan.list_id, ticket["id"])))
         else:
-            ticket = revoked.get((scan.event_id, scan.secret))
-            if ticket is None:
-                results[index] = (404, INVALID)
-                continue
-            reason = "revoked"
+            ticket, reason = found, "revoked"
         admitted, answer = _answer(scan, ticket, reason, earlier)
         if admitted:
             before = last.get((scan.list_id, ticket["id"]))
@@ -1311,13 +1322,16 @@ async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Excep
     return answers
 
 
-async def _staff_of(scans: list[_Scan], tickets: dict[tuple[int, str], dict]) -> dict[int, str]:
-    """Who scanned, by name (else email), when a ticket is scanned twice in one batch: the
-    second answer names the first's staff."""
+async def _staff_of(
+    scans: list[_Scan], tickets: dict[tuple[int, str], dict], revoked: dict[tuple[int, str], dict]
+) -> dict[int, str]:
+    """Who scanned, by name (else email), when a ticket is scanned twice in one batch (by its
+    secret or a revoked one): the second answer names the first's staff."""
     seen: set[tuple[int, int]] = set()
     repeated = False
     for scan in scans:
-        ticket = tickets.get((scan.event_id, scan.secret))
+        key = (scan.event_id, scan.secret)
+        ticket = tickets[key] if key in tickets else revoked.get(key)
         if ticket is not None:
             pair = (scan.list_id, ticket["id"])
             repeated = repeated or pair in seen
