@@ -151,7 +151,7 @@ def _map_errors(error: Exception) -> Exception:
 async def fetch_in_transaction(sql: str, *args: Any) -> list[dict]:
     """One statement of the engine's own SQL (`?` or `$n` placeholders) on the open
     transaction's connection, with the errors mapped as piccolo's and HotQuery's are: for a hot
-    path whose statement piccolo cannot express (a CTE that decides and writes at once)."""
+    path whose statement piccolo cannot express (a batch's `unnest` arrays, say)."""
     connection = active_engine().current_transaction.get().connection
     try:
         if isinstance(connection, InlineConnection):

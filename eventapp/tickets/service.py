@@ -838,24 +838,20 @@ _BY_NONCE = HotQuery(
     )
 )
 
-# A first entry is four statements on either engine (BEGIN, two, COMMIT; a refused one on
-# PostgreSQL, five): each costs a round trip on PostgreSQL while the ticket's row is locked, and
-# Python time on SQLite while the write lock is held. Written as SQL: piccolo renders neither a
-# correlated subquery nor a data-modifying CTE.
-_LAST_SUBQUERY = (
-    "SELECT c.id FROM checkins c WHERE c.checkin_list = {list} AND c.ticket = t.id"
-    " AND c.successful AND c.undone_at IS NULL ORDER BY c.scanned_at DESC, c.id DESC LIMIT 1"
-)
-# SQLite: the transaction holds the database's write lock from BEGIN IMMEDIATE, so the ticket and
-# its last admission on the list are read in one statement.
-_SQLITE_SCAN = f"""
+# SQLite, inside a grouped write (`db.group_commit`), which holds the database's write lock: the
+# ticket and its last admission on the list in one statement, then the scan's row. Written as
+# SQL: piccolo renders no correlated subquery.
+_SQLITE_SCAN = """
 SELECT t.id AS id, t.status AS status, t.ticket_type AS ticket_type, t.name AS name,
        t.organisation AS organisation, tt.name AS type_name, tt.kind AS kind,
        c.kind AS last_kind, c.scanned_at AS last_scanned_at, c.gate AS last_gate,
        u.name AS last_staff_name, u.email AS last_staff_email
 FROM tickets t
 JOIN ticket_types tt ON tt.id = t.ticket_type
-LEFT JOIN checkins c ON c.id = ({_LAST_SUBQUERY.format(list="?1")})
+LEFT JOIN checkins c ON c.id = (
+    SELECT c.id FROM checkins c WHERE c.checkin_list = ?1 AND c.ticket = t.id
+    AND c.successful AND c.undone_at IS NULL ORDER BY c.scanned_at DESC, c.id DESC LIMIT 1
+)
 LEFT JOIN users u ON u.id = c.staff
 WHERE t.event = ?2 AND t.secret = ?3
 LIMIT 1
@@ -865,31 +861,6 @@ _SQLITE_INSERT = (
     f"INSERT INTO checkins ({', '.join(_CHECKIN_COLUMNS)})"
     f" VALUES ({', '.join('?' * len(_CHECKIN_COLUMNS))})"
 )
-# PostgreSQL (READ COMMITTED): the ticket's row is locked first (`_TICKET_BY_SECRET_LOCKED`), so
-# this next statement's snapshot sees every scan committed before; it reads the last admission
-# and admits an entry only if the ticket is not inside, in one round trip. Its answer is stored
-# as Python made it; when the ticket is inside, nothing is written and the last admission comes
-# back for the refusal.
-_POSTGRES_ENTRY = """
-WITH last AS (
-    SELECT c.kind, c.scanned_at, c.gate, u.name AS staff_name, u.email AS staff_email
-    FROM checkins c LEFT JOIN users u ON u.id = c.staff
-    WHERE c.checkin_list = $1::integer AND c.ticket = $2::integer AND c.successful
-      AND c.undone_at IS NULL
-    ORDER BY c.scanned_at DESC, c.id DESC
-    LIMIT 1
-), admitted AS (
-    INSERT INTO checkins (event, checkin_list, ticket, kind, nonce, successful, reason,
-                          scanned_at, created_at, gate, staff, offline, conflict, answer)
-    SELECT $3::integer, $1::integer, $2::integer, 'entry', $4::text, TRUE, '',
-           $5::timestamptz, $6::timestamptz, $7::text, $8::integer, FALSE, FALSE, $9::text
-    WHERE NOT EXISTS (SELECT 1 FROM last WHERE last.kind = 'entry')
-    RETURNING id
-)
-SELECT (SELECT id FROM admitted) AS id, last.kind, last.scanned_at, last.gate,
-       last.staff_name, last.staff_email
-FROM (SELECT 1) AS one LEFT JOIN last ON TRUE
-"""
 
 
 # Lists change only by being created: a scan may use what was read up to a second ago.
@@ -1100,8 +1071,9 @@ async def _check_in_postgres_one(scan: _Scan) -> tuple[int, dict]:
 
 
 async def _check_in_postgres(scan: _Scan) -> tuple[int, dict]:
-    """The scan on PostgreSQL: the ticket's row locked first, so that concurrent scans of one
-    ticket queue; a first entry is then decided and written in one statement."""
+    """The scan on PostgreSQL, alone: the ticket's row locked first, so that concurrent scans of
+    one ticket queue, then its last admission (a statement after the lock sees every scan
+    committed before it), then the scan's row."""
     async with transaction():
         ticket = await _TICKET_BY_SECRET_LOCKED.first(event_id=scan.event_id, secret=scan.secret)
         earlier = None
@@ -1115,26 +1087,7 @@ async def _check_in_postgres(scan: _Scan) -> tuple[int, dict]:
             reason = "revoked"
         else:
             reason = _first_refusal(ticket, scan.checkin_list, scan.kind, scan.moment)
-        if reason == _NEEDS_LAST and scan.kind == "entry" and not scan.offline:
-            # The common scan: decided and written in one statement.
-            answer: dict[str, Any] = _ok(scan, ticket, None)
-            decided = await fetch_in_transaction(
-                _POSTGRES_ENTRY,
-                scan.list_id,
-                ticket["id"],
-                scan.event_id,
-                scan.nonce,
-                scan.moment,
-                now(),
-                scan.gate,
-                scan.staff_id,
-                _as_json(answer),
-            )
-            if decided[0]["id"] is not None:
-                answer["checkin_id"] = decided[0]["id"]
-                return 201, answer
-            reason, earlier = _last_refusal(scan.kind, decided[0])
-        elif reason == _NEEDS_LAST:
+        if reason == _NEEDS_LAST:
             last = await _LAST.first(list_id=scan.list_id, ticket_id=ticket["id"], yes=True)
             reason, earlier = _last_refusal(scan.kind, last)
         admitted, answer = _answer(scan, ticket, reason, earlier)
@@ -1147,7 +1100,7 @@ async def _check_in_postgres(scan: _Scan) -> tuple[int, dict]:
 
 # PostgreSQL, a batch of scans: five round trips whatever its size (BEGIN, the tickets locked in
 # id order, their last admissions with the nonces used before, one insert of every row, COMMIT;
-# a sixth for the revoked secrets when a code is no ticket), against four for each scan alone.
+# a sixth for the revoked secrets when a code is no ticket), against five for each scan alone.
 # Every event's tickets in one statement, in id order; NOWAIT: a ticket locked elsewhere (another
 # process's batch, a re-issue) fails the batch at once, and its scans run one by one, each
 # waiting for its own ticket, instead of holding up every scan of this process behind it.
@@ -1273,22 +1226,23 @@ async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Excep
         else:
             used[(row["event"], row["nonce"])] = row
     staff = await _staff_of(scans, tickets, revoked)
-    # Decided in order, each seeing the admissions decided before it in the batch.
-    results: list[Any] = [None] * len(scans)
+    # Decided in order, each seeing the admissions decided before it in the batch. Each scan gets
+    # an answer, or the index of the row whose stored answer it gets once the rows have ids.
+    answered: list[tuple[int, dict] | int] = []
     rows: list[dict] = []
-    written: dict[tuple[int, str], tuple[int, dict]] = {}  # nonce -> (row index, answer)
-    for index, scan in enumerate(scans):
+    row_of_nonce: dict[tuple[int, str], int] = {}
+    for scan in scans:
         ticket, earlier = tickets.get((scan.event_id, scan.secret)), None
         found = ticket if ticket is not None else revoked.get((scan.event_id, scan.secret))
         if found is None:  # no ticket of the event: 404 whatever its nonce, as on its own
-            results[index] = (404, INVALID)
+            answered.append((404, INVALID))
             continue
         key = (scan.event_id, scan.nonce)
         if key in used:
-            results[index] = _replay(used[key])
+            answered.append(_replay(used[key]))
             continue
-        if key in written:
-            results[index] = ("same as", written[key][0])
+        if key in row_of_nonce:  # a nonce sent twice in the batch: the first answer again
+            answered.append(row_of_nonce[key])
             continue
         if ticket is not None:
             reason = _first_refusal(ticket, scan.checkin_list, scan.kind, scan.moment)
@@ -1308,31 +1262,21 @@ async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Excep
                     "staff_name": label,
                     "staff_email": None,
                 }
-        written[key] = (len(rows), answer)
-        results[index] = ("row", len(rows), admitted, answer)
+        row_of_nonce[key] = len(rows)
+        answered.append(len(rows))
         rows.append(_row(scan, ticket, admitted, reason, answer))
     ids: dict[tuple[int, str], int] = {}
     if rows:
         columns = [[row[column] for row in rows] for column in _CHECKIN_COLUMNS]
         for row in await fetch_in_transaction(_PG_INSERT_ALL, *columns):
             ids[(row["event"], row["nonce"])] = row["id"]
-    answers: list[tuple[int, dict] | Exception] = []
-    for index, result in enumerate(results):
-        if result[0] == "row":
-            _, _, admitted, answer = result
-            if admitted:
-                answer["checkin_id"] = ids[(scans[index].event_id, scans[index].nonce)]
-                answers.append((201, answer))
-            else:
-                answers.append((400, answer))
-        elif result[0] == "same as":  # a nonce sent twice in the batch: the first answer again
-            first = rows[result[1]]
-            answers.append(
-                _replay({"answer": first["answer"], "id": ids[(first["event"], first["nonce"])]})
-            )
-        else:
-            answers.append(result)
-    return answers
+    # A row's answer as a retry of its nonce would get it: the same as a single scan's.
+    return [
+        _replay({"answer": rows[at]["answer"], "id": ids[(rows[at]["event"], rows[at]["nonce"])]})
+        if isinstance(at, int)
+        else at
+        for at in answered
+    ]
 
 
 async def _staff_of(
