@@ -57,7 +57,8 @@ async def test_a_batch_cancelled_at_shutdown_tells_its_callers_to_retry(when):
     await asyncio.sleep(0)
     if when == "while it ran":
         await started.wait()
-    batcher._task.cancel()  # as a shutdown cancels what is left
+    for task in list(batcher._running):
+        task.cancel()  # as a shutdown cancels what is left
     with pytest.raises(Unavailable):
         await asyncio.wait_for(call, 1)
 
@@ -66,3 +67,69 @@ async def test_a_batch_cancelled_at_shutdown_tells_its_callers_to_retry(when):
 
     batcher._run = quick
     assert await asyncio.wait_for(batcher.submit(2), 1) == 2  # nothing is left stuck
+
+
+async def test_with_two_lanes_a_second_batch_runs_while_the_first_waits():
+    release = asyncio.Event()
+    batches: list[list[int]] = []
+
+    async def run(items: list[int]) -> list:
+        batches.append(items)
+        if items[0] == 1:
+            await release.wait()  # the first batch waits on the database
+        return items
+
+    batcher: Batcher[int, int] = Batcher(run, lanes=2)
+    first = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0.01)
+    assert await asyncio.wait_for(batcher.submit(2), 1) == 2  # not held up behind the first
+    release.set()
+    assert await first == 1 and batches == [[1], [2]]
+
+
+async def test_an_item_whose_key_is_in_flight_waits_for_that_batch_and_keeps_its_order():
+    """Scans of one ticket never sit in two batches at once (they would lock each other out),
+    and a later scan of it never overtakes an earlier one."""
+    release = asyncio.Event()
+    batches: list[list[tuple[str, int]]] = []
+
+    async def run(items: list[tuple[str, int]]) -> list:
+        batches.append(items)
+        if ("a", 1) in items:
+            await release.wait()
+        return items
+
+    batcher: Batcher[tuple[str, int], tuple[str, int]] = Batcher(
+        run, lanes=2, keys=lambda item: (item[0],)
+    )
+    first = asyncio.ensure_future(batcher.submit(("a", 1)))
+    await asyncio.sleep(0.01)  # ("a", 1) is in flight
+    later = [asyncio.ensure_future(batcher.submit(item)) for item in (("a", 2), ("b", 1))]
+    await asyncio.sleep(0.01)
+    assert batches == [[("a", 1)], [("b", 1)]]  # "b" went ahead, the second "a" waits
+    release.set()
+    await asyncio.wait_for(asyncio.gather(first, *later), 1)
+    assert batches[2] == [("a", 2)]
+
+
+async def test_a_waiting_item_holds_back_later_items_that_share_a_key_with_it():
+    release = asyncio.Event()
+    batches: list[list[str]] = []
+
+    async def run(items: list[str]) -> list:
+        batches.append(items)
+        if "x" in items:
+            await release.wait()
+        return items
+
+    keys = {"x": ("t1",), "y": ("t1", "n1"), "z": ("n1",), "w": ("t9",)}
+    batcher: Batcher[str, str] = Batcher(run, lanes=2, keys=keys.__getitem__)
+    first = asyncio.ensure_future(batcher.submit("x"))
+    await asyncio.sleep(0.01)
+    later = [asyncio.ensure_future(batcher.submit(item)) for item in "yzw"]
+    await asyncio.sleep(0.01)
+    # y waits for x (ticket t1); z shares y's nonce n1, so it waits behind y; w is free.
+    assert batches == [["x"], ["w"]]
+    release.set()
+    await asyncio.wait_for(asyncio.gather(first, *later), 1)
+    assert batches[2] == ["y", "z"]

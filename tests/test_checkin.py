@@ -352,6 +352,24 @@ async def test_scans_arriving_together_are_answered_as_one_after_another(client)
     assert day_one["entries"] == 3  # twice (once), retry (once), the re-issued ticket
 
 
+async def test_a_retry_arriving_with_other_scans_gets_its_first_answer_and_they_theirs(client):
+    """A scanner retries a scan whose answer it lost, while other doors scan: the retry counts
+    once and answers as the first time, and the scans beside it are decided as usual."""
+    v = await venue(client)
+    lost, other = await ticket(client, v, email="lost@example.org"), await ticket(client, v)
+    first = await scan(client, v, lost["secret"], nonce="lost-answer")
+    retry, other_first, other_again = await asyncio.gather(
+        scan(client, v, lost["secret"], nonce="lost-answer"),
+        scan(client, v, other["secret"], gate="North"),
+        scan(client, v, other["secret"], gate="South"),
+    )
+    assert first.status_code == retry.status_code == 201 and retry.json() == first.json()
+    assert sorted([other_first.status_code, other_again.status_code]) == [201, 400]
+    counts = (await client.get(f"/api/events/{v.slug}/checkin-counts")).json()
+    day_one = next(c for c in counts["lists"] if c["list_id"] == v.lists["Day 1"]["id"])
+    assert day_one["entries"] == 2
+
+
 async def test_a_postgres_batch_that_fails_answers_each_scan_on_its_own(
     client, engine_kind, monkeypatch
 ):
@@ -481,3 +499,41 @@ async def test_a_ticket_locked_elsewhere_does_not_hold_up_other_scans(
         assert (await scan_a)[0] == (await scan_b)[0] == 201
     finally:
         await other.close()
+
+
+async def test_a_batch_keeps_looking_up_last_admissions_by_index_as_checkins_grows(
+    engine_kind, database_url
+):
+    """When the doors open, `checkins` is small and never analysed, and that is when a pooled
+    connection settles on the plan it keeps for the batch's statement: the plan must still
+    look each ticket up by index once thousands of scans are in, not read the whole table for
+    every batch (the statement before it did, and the door slowed as the queue grew)."""
+    _postgres_only(engine_kind)
+    grow = (
+        "INSERT INTO checkins (event, checkin_list, ticket, kind, nonce, successful, reason,"
+        " scanned_at, created_at, gate, offline, conflict, answer)"
+        " SELECT 1, 1, n, 'entry', n::text, true, '', now(), now(), '', false, false, '{}'"
+        " FROM generate_series($1::integer, $2::integer) AS n"
+    )
+    pairs = "ARRAY[" + ",".join(["1"] * 16) + "]"
+    connection = await asyncpg.connect(database_url)
+    try:
+        async with connection.transaction():
+            # This session's own `checkins` (temporary tables come first), never analysed.
+            await connection.execute(
+                "CREATE TEMP TABLE checkins (LIKE public.checkins INCLUDING ALL) ON COMMIT DROP"
+            )
+            await connection.execute(grow, 1, 20)
+            await connection.execute(f"PREPARE last_admissions AS {service._PG_LAST}")
+            for _ in range(8):  # after five runs the server may keep one generic plan
+                await connection.execute(f"EXECUTE last_admissions({pairs}, {pairs})")
+            await connection.execute(grow, 21, 5000)
+            plan = "\n".join(
+                row[0]
+                for row in await connection.fetch(
+                    f"EXPLAIN EXECUTE last_admissions({pairs}, {pairs})"
+                )
+            )
+    finally:
+        await connection.close()
+    assert "Seq Scan on checkins" not in plan and "Index Scan" in plan, plan

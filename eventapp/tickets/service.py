@@ -1099,8 +1099,10 @@ async def _check_in_postgres(scan: _Scan) -> tuple[int, dict]:
 
 
 # PostgreSQL, a batch of scans: five round trips whatever its size (BEGIN, the tickets locked in
-# id order, their last admissions with the nonces used before, one insert of every row, COMMIT;
-# a sixth for the revoked secrets when a code is no ticket), against five for each scan alone.
+# id order, their last admissions, one insert of every row, COMMIT; a sixth for the revoked
+# secrets when a code is no ticket), against five for each scan alone. A nonce used before (a
+# retry) is not looked up: the unique index refuses the insert, and the batch's scans run one by
+# one, each replaying its nonce's first answer.
 # Every event's tickets in one statement, in id order; NOWAIT: a ticket locked elsewhere (another
 # process's batch, a re-issue) fails the batch at once, and its scans run one by one, each
 # waiting for its own ticket, instead of holding up every scan of this process behind it.
@@ -1120,26 +1122,21 @@ FROM revoked_secrets r
 JOIN tickets t ON t.id = r.ticket JOIN ticket_types tt ON tt.id = t.ticket_type
 WHERE r.event = $1 AND r.digest = ANY($2::text[])
 """
-# After the locks, in one statement: the last admission of each (list, ticket), and the scans
-# already written with the batch's nonces (`found` says which a row is).
-_PG_LAST_AND_NONCES = """
-SELECT 'last' AS found, last.*, NULL::integer AS event, NULL::text AS nonce,
-       NULL::integer AS id, NULL::text AS answer
-FROM (
-    SELECT DISTINCT ON (c.checkin_list, c.ticket) c.checkin_list, c.ticket, c.kind,
-           c.scanned_at, c.gate, u.name AS staff_name, u.email AS staff_email
-    FROM checkins c
-    JOIN unnest($1::integer[], $2::integer[]) AS wanted(list_id, ticket_id)
-      ON c.checkin_list = wanted.list_id AND c.ticket = wanted.ticket_id
-    LEFT JOIN users u ON u.id = c.staff
-    WHERE c.successful AND c.undone_at IS NULL
-    ORDER BY c.checkin_list, c.ticket, c.scanned_at DESC, c.id DESC
+# After the locks (so that it sees every scan committed before them): the last admission of
+# each (list, ticket). One index lookup per pair, whatever the table's statistics: the plan a
+# pooled connection caches is made while `checkins` is still small and never analysed (the
+# doors have just opened), and a join there seq-scanned the whole table for every batch.
+_PG_LAST = """
+SELECT wanted.list_id AS checkin_list, wanted.ticket_id AS ticket, last.kind, last.scanned_at,
+       last.gate, u.name AS staff_name, u.email AS staff_email
+FROM unnest($1::integer[], $2::integer[]) AS wanted(list_id, ticket_id)
+CROSS JOIN LATERAL (
+    SELECT c.kind, c.scanned_at, c.gate, c.staff FROM checkins c
+    WHERE c.checkin_list = wanted.list_id AND c.ticket = wanted.ticket_id
+      AND c.successful AND c.undone_at IS NULL
+    ORDER BY c.scanned_at DESC, c.id DESC LIMIT 1
 ) AS last
-UNION ALL
-SELECT 'nonce', NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.event, c.nonce, c.id, c.answer
-FROM checkins c
-JOIN unnest($3::integer[], $4::text[]) AS sent(event, nonce)
-  ON c.event = sent.event AND c.nonce = sent.nonce
+LEFT JOIN users u ON u.id = last.staff
 """
 _PG_STAFF = "SELECT id, name, email FROM users WHERE id = ANY($1::integer[])"
 _PG_COLUMN_TYPES = (
@@ -1171,7 +1168,7 @@ _ON_ITS_OWN: Any = object()
 
 async def _check_in_postgres_batch(scans: list[_Scan]) -> list[tuple[int, dict] | Exception]:
     """Scans that arrived together, decided in order as if one after the other, in one
-    transaction. A batch that fails (a nonce another process took meanwhile, say) leaves no
+    transaction. A batch that fails (a retried nonce, a ticket locked elsewhere) leaves no
     trace, and its scans are run one by one instead."""
     try:
         async with transaction():
@@ -1194,7 +1191,6 @@ async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Excep
         )
     }
     revoked: dict[tuple[int, str], dict] = {}
-    used: dict[tuple[int, str], dict] = {}
     for event_id, of_event in events.items():
         secrets = list({scan.secret for scan in of_event})
         digests = {
@@ -1210,21 +1206,15 @@ async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Excep
             (scan.list_id, row["id"])
             for scan in scans
             if (row := tickets.get((scan.event_id, scan.secret))) is not None
+            and _first_refusal(row, scan.checkin_list, scan.kind, scan.moment) == _NEEDS_LAST
         }
     )
-    sent = list({(scan.event_id, scan.nonce) for scan in scans})
     last: dict[tuple[int, int], dict] = {}
-    for row in await fetch_in_transaction(
-        _PG_LAST_AND_NONCES,
-        [pair[0] for pair in pairs],
-        [pair[1] for pair in pairs],
-        [pair[0] for pair in sent],
-        [pair[1] for pair in sent],
-    ):
-        if row["found"] == "last":
+    if pairs:
+        for row in await fetch_in_transaction(
+            _PG_LAST, [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+        ):
             last[(row["checkin_list"], row["ticket"])] = row
-        else:
-            used[(row["event"], row["nonce"])] = row
     staff = await _staff_of(scans, tickets, revoked)
     # Decided in order, each seeing the admissions decided before it in the batch. Each scan gets
     # an answer, or the index of the row whose stored answer it gets once the rows have ids.
@@ -1238,9 +1228,6 @@ async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Excep
             answered.append((404, INVALID))
             continue
         key = (scan.event_id, scan.nonce)
-        if key in used:
-            answered.append(_replay(used[key]))
-            continue
         if key in row_of_nonce:  # a nonce sent twice in the batch: the first answer again
             answered.append(row_of_nonce[key])
             continue
@@ -1300,7 +1287,11 @@ async def _staff_of(
     return {row["id"]: row["name"] or row["email"] for row in rows}
 
 
-_postgres_scans: Batcher[_Scan, tuple[int, dict]] = Batcher(_check_in_postgres_batch)
+_postgres_scans: Batcher[_Scan, tuple[int, dict]] = Batcher(
+    _check_in_postgres_batch,
+    lanes=2,
+    keys=lambda scan: ((scan.event_id, scan.secret), (scan.event_id, scan.nonce)),
+)
 
 
 def _answer(
