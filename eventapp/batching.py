@@ -7,8 +7,8 @@ gives each caller its own result (or exception) once `run` returns.
 
 Up to `lanes` batches are in flight at once: while one waits for the database, the next runs its
 round trips, so the server is not idle between them. Items that share a key (the same ticket, the
-same nonce) never sit in two batches in flight: a later one waits for the batch holding its key,
-so each key's items are still handled one batch after the other, in the order they came.
+same nonce) never sit in two batches in flight: a later one waits until the batch holding its key
+has answered, so each key's items are handled one batch after the other, in the order they came.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from eventapp.tickets.signer import (
     TicketClaims,
     TicketSigner,
     TicketVerifier,
+    claimed_ticket_id,
     generate_key,
     revocation_digest,
 )
@@ -161,3 +162,14 @@ def test_qr_codes_decode_back_to_the_secret(ticket_id, type_id, scale):
     secret = SIGNER.sign(ticket_id, type_id)
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr_png(secret, scale))))
     assert [(d.format, d.text) for d in decoded] == [(zxingcpp.BarcodeFormat.QRCode, secret)]
+
+
+@given(ticket_ids, type_ids)
+def test_a_secret_claims_its_ticket_without_being_checked(ticket_id, type_id):
+    """What groups one ticket's scans (old and new secrets) before anything is verified."""
+    assert claimed_ticket_id(SIGNER.sign(ticket_id, type_id)) == ticket_id
+
+
+@given(st.text(max_size=SECRET_LENGTH + 2))
+def test_text_not_shaped_like_a_secret_claims_no_ticket_and_never_raises(text):
+    assert claimed_ticket_id(text) is None or len(text) == SECRET_LENGTH

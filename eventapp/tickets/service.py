@@ -43,7 +43,12 @@ from eventapp.hotpath import HotQuery, Param
 from eventapp.mail import service as mail
 from eventapp.pagination import PageRequest
 from eventapp.tickets.qr import qr_png
-from eventapp.tickets.signer import TicketSigner, generate_key, revocation_digest
+from eventapp.tickets.signer import (
+    TicketSigner,
+    claimed_ticket_id,
+    generate_key,
+    revocation_digest,
+)
 from eventapp.tickets.tables import (
     Checkin,
     CheckinList,
@@ -1020,10 +1025,7 @@ async def check_in(
         # Scans arriving together share one COMMIT, each acknowledged once it is committed.
         return await group_commit(partial(_check_in_sqlite, scan=scan))
     # Scans arriving together share their round trips and their COMMIT.
-    answer = await _postgres_scans.submit(scan)
-    if answer is _ON_ITS_OWN:
-        return await _check_in_postgres_one(scan)
-    return answer  # type: ignore[return-value]
+    return await _postgres_scans.submit(scan)
 
 
 def _check_in_sqlite(connection: InlineConnection, scan: _Scan) -> tuple[int, dict]:
@@ -1099,13 +1101,11 @@ async def _check_in_postgres(scan: _Scan) -> tuple[int, dict]:
 
 
 # PostgreSQL, a batch of scans: five round trips whatever its size (BEGIN, the tickets locked in
-# id order, their last admissions, one insert of every row, COMMIT; a sixth for the revoked
-# secrets when a code is no ticket), against five for each scan alone. A nonce used before (a
-# retry) is not looked up: the unique index refuses the insert, and the batch's scans run one by
-# one, each replaying its nonce's first answer.
-# Every event's tickets in one statement, in id order; NOWAIT: a ticket locked elsewhere (another
-# process's batch, a re-issue) fails the batch at once, and its scans run one by one, each
-# waiting for its own ticket, instead of holding up every scan of this process behind it.
+# id order, their last admissions when a rule needs them, one insert of every row, COMMIT; one
+# more for the revoked secrets when a code is no ticket, one for the staff's names when a ticket
+# comes twice), against five for each scan alone. Tickets are locked NOWAIT: a ticket locked
+# elsewhere (another process's batch, a re-issue) fails the batch at once instead of holding up
+# every scan behind it, and two batches never wait for each other's tickets (no deadlock).
 _PG_TICKETS_LOCKED = """
 SELECT t.event, t.id, t.secret, t.status, t.ticket_type, t.name, t.organisation,
        tt.name AS type_name, tt.kind
@@ -1121,6 +1121,11 @@ SELECT r.digest, t.id, t.status, t.ticket_type, t.name, t.organisation,
 FROM revoked_secrets r
 JOIN tickets t ON t.id = r.ticket JOIN ticket_types tt ON tt.id = t.ticket_type
 WHERE r.event = $1 AND r.digest = ANY($2::text[])
+FOR UPDATE OF t NOWAIT
+"""
+_PG_USED_NONCES = """
+SELECT c.event, c.nonce, c.id, c.answer FROM checkins c
+WHERE (c.event, c.nonce) IN (SELECT * FROM unnest($1::integer[], $2::text[]))
 """
 # After the locks (so that it sees every scan committed before them): the last admission of
 # each (list, ticket). One index lookup per pair, whatever the table's statistics: the plan a
@@ -1162,24 +1167,82 @@ _PG_INSERT_ALL = (
 )
 
 
-# What a failed batch answers: the scan is run on its own, by its caller.
-_ON_ITS_OWN: Any = object()
-
-
 async def _check_in_postgres_batch(scans: list[_Scan]) -> list[tuple[int, dict] | Exception]:
     """Scans that arrived together, decided in order as if one after the other, in one
-    transaction. A batch that fails (a retried nonce, a ticket locked elsewhere) leaves no
-    trace, and its scans are run one by one instead."""
-    try:
-        async with transaction():
-            return await _decide_and_write(scans)
-    except Exception:  # noqa: BLE001 - each scan is then run by its own caller
-        # Each in its own request, not here: one waiting for its ticket's lock must not hold
-        # up the next batch.
-        return [_ON_ITS_OWN] * len(scans)
+    transaction. A retried nonce fails the insert: the batch is decided again, knowing the
+    nonces used before. A batch that fails otherwise (a ticket locked elsewhere) leaves no
+    trace, and its scans are run one by one."""
+    for replays in (False, True):
+        try:
+            async with transaction():
+                return await _decide_and_write(scans, replays)
+        except IntegrityConflict as error:
+            if error.reason != "nonce_used":
+                break
+        except Exception:  # noqa: BLE001 - the scans are run one by one instead
+            break
+    return await _each_alone(scans)
 
 
-async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Exception]:
+async def _each_alone(scans: list[_Scan]) -> list[tuple[int, dict] | Exception]:
+    """A failed batch's scans, each on its own (waiting for its ticket's lock): those of one
+    ticket or nonce one after the other in arrival order, the others side by side. Their keys
+    stay held meanwhile, so a later scan of the ticket cannot overtake them."""
+    results: list[tuple[int, dict] | Exception] = [RuntimeError("not run")] * len(scans)
+
+    async def run(chain: list[int]) -> None:
+        for at in chain:
+            try:
+                results[at] = await _check_in_postgres_one(scans[at])
+            except Exception as error:  # noqa: BLE001 - this scan's caller hears it
+                results[at] = error
+
+    await asyncio.gather(*(run(chain) for chain in _chains(scans)))
+    return results
+
+
+def _chains(scans: list[_Scan]) -> list[list[int]]:
+    """The scans' positions, grouped so that scans sharing a key are in one group (in arrival
+    order): a union-find over their keys."""
+    parent = list(range(len(scans)))
+
+    def root(at: int) -> int:
+        while parent[at] != at:
+            parent[at] = parent[parent[at]]
+            at = parent[at]
+        return at
+
+    first_with: dict[tuple, int] = {}
+    for at, scan in enumerate(scans):
+        for key in _scan_keys(scan):
+            if key in first_with:
+                parent[root(at)] = root(first_with[key])
+            else:
+                first_with[key] = at
+    chains: dict[int, list[int]] = {}
+    for at in range(len(scans)):
+        chains.setdefault(root(at), []).append(at)
+    return list(chains.values())
+
+
+def _scan_keys(scan: _Scan) -> tuple[tuple, tuple]:
+    """What two batches in flight must not share: the ticket (by the id its secret claims, so
+    that its old and new secrets go together; the secret itself when it claims none) and the
+    nonce."""
+    ticket_id = claimed_ticket_id(scan.secret)
+    ticket = (
+        ("ticket", scan.event_id, ticket_id)
+        if ticket_id is not None
+        else ("secret", scan.event_id, scan.secret)
+    )
+    return ticket, ("nonce", scan.event_id, scan.nonce)
+
+
+async def _decide_and_write(
+    scans: list[_Scan], replays: bool
+) -> list[tuple[int, dict] | Exception]:
+    """The batch in the open transaction; `replays`: look up the nonces used before (a retry's
+    first answer), else leave a retry to the unique index."""
     events: dict[int, list[_Scan]] = {}
     for scan in scans:
         events.setdefault(scan.event_id, []).append(scan)
@@ -1209,6 +1272,13 @@ async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Excep
             and _first_refusal(row, scan.checkin_list, scan.kind, scan.moment) == _NEEDS_LAST
         }
     )
+    used: dict[tuple[int, str], dict] = {}
+    if replays:
+        sent = list({(scan.event_id, scan.nonce) for scan in scans})
+        for row in await fetch_in_transaction(
+            _PG_USED_NONCES, [pair[0] for pair in sent], [pair[1] for pair in sent]
+        ):
+            used[(row["event"], row["nonce"])] = row
     last: dict[tuple[int, int], dict] = {}
     if pairs:
         for row in await fetch_in_transaction(
@@ -1228,6 +1298,9 @@ async def _decide_and_write(scans: list[_Scan]) -> list[tuple[int, dict] | Excep
             answered.append((404, INVALID))
             continue
         key = (scan.event_id, scan.nonce)
+        if key in used:
+            answered.append(_replay(used[key]))
+            continue
         if key in row_of_nonce:  # a nonce sent twice in the batch: the first answer again
             answered.append(row_of_nonce[key])
             continue
@@ -1288,9 +1361,7 @@ async def _staff_of(
 
 
 _postgres_scans: Batcher[_Scan, tuple[int, dict]] = Batcher(
-    _check_in_postgres_batch,
-    lanes=2,
-    keys=lambda scan: ((scan.event_id, scan.secret), (scan.event_id, scan.nonce)),
+    _check_in_postgres_batch, lanes=2, keys=_scan_keys
 )
 
 

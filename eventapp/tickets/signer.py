@@ -144,6 +144,16 @@ class TicketVerifier:
         return TicketClaims(ticket_id, type_id, seed, _moment(start), _moment(end))
 
 
+def claimed_ticket_id(secret: str) -> int | None:
+    """The ticket a secret says it is for (the payload's first five bytes, its first eight
+    characters), without checking the signature: to keep one ticket's scans together, its old
+    and new secrets alike, never to trust. None for what is not shaped like a secret."""
+    if len(secret) != SECRET_LENGTH or not ALPHABET.issuperset(secret[:8]):
+        return None
+    version, ticket_id = struct.unpack(">BI", base64.b32decode(secret[:8]))
+    return ticket_id if version == VERSION else None
+
+
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
