@@ -133,4 +133,3 @@ async def test_a_waiting_item_holds_back_later_items_that_share_a_key_with_it():
     release.set()
     await asyncio.wait_for(asyncio.gather(first, *later), 1)
     assert batches[2] == ["y", "z"]
-
