@@ -148,14 +148,20 @@ def _map_errors(error: Exception) -> Exception:
     return InvalidInput("A value sent cannot be stored (out of range or not valid text).")
 
 
-async def fetch_in_transaction(sql: str, *args: Any) -> list[dict]:
+async def fetch_in_transaction(sql: str, *args: Any, fresh_plan: bool = False) -> list[dict]:
     """One statement of the engine's own SQL (`?` or `$n` placeholders) on the open
     transaction's connection, with the errors mapped as piccolo's and HotQuery's are: for a hot
-    path whose statement piccolo cannot express (a batch's `unnest` arrays, say)."""
+    path whose statement piccolo cannot express (a batch's `unnest` arrays, say).
+
+    `fresh_plan` (PostgreSQL): planned for this run, not from the connection's statement cache,
+    whose plan may have been settled while the table was small (a round trip more: for a rare
+    statement no index can be made to win by its shape alone)."""
     connection = active_engine().current_transaction.get().connection
     try:
         if isinstance(connection, InlineConnection):
             return await connection.execute_fetchall(sql, args)
+        if fresh_plan:
+            return [dict(record) for record in await (await connection.prepare(sql)).fetch(*args)]
         return [dict(record) for record in await connection.fetch(sql, *args)]
     except (*_INTEGRITY_ERRORS, *_DATA_ERRORS) as error:
         raise _map_errors(error) from error

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from eventapp.batching import Batcher
+from eventapp.batching import ALONE, Batcher, chains
 from eventapp.errors import Unavailable
 
 
@@ -133,3 +136,52 @@ async def test_a_waiting_item_holds_back_later_items_that_share_a_key_with_it():
     release.set()
     await asyncio.wait_for(asyncio.gather(first, *later), 1)
     assert batches[2] == ["y", "z"]
+
+
+async def test_items_a_batch_could_not_handle_run_alone_while_the_lane_goes_on():
+    """A failed batch's items are run one by one, those sharing a key in arrival order, each
+    keeping its key until it is answered; the lane meanwhile takes the next batch."""
+    gates = {"a1": asyncio.Event()}
+    ran: list[str] = []
+
+    async def run(items: list[str]) -> list:
+        return [ALONE if item.startswith("a") or item == "b" else item for item in items]
+
+    async def alone(item: str) -> str:
+        if item in gates:
+            await gates[item].wait()  # waiting for a lock held elsewhere
+        ran.append(item)
+        return item.upper()
+
+    batcher: Batcher[str, str] = Batcher(run, lanes=1, keys=lambda item: (item[0],), alone=alone)
+    first = [asyncio.ensure_future(batcher.submit(item)) for item in ("a1", "a2", "b")]
+    await asyncio.sleep(0.01)
+    assert first[2].done() and first[2].result() == "B"  # not held up behind a1
+    later = asyncio.ensure_future(batcher.submit("c"))  # the lane is free for the next batch
+    same_key = asyncio.ensure_future(batcher.submit("a3"))  # waits: a1 and a2 hold "a"
+    assert await asyncio.wait_for(later, 1) == "c"
+    await asyncio.sleep(0.01)
+    assert not same_key.done() and ran == ["b"]
+    gates["a1"].set()
+    assert await asyncio.wait_for(asyncio.gather(*first[:2], same_key), 1) == ["A1", "A2", "A3"]
+    assert ran == ["b", "a1", "a2", "a3"]
+
+
+@given(st.lists(st.frozensets(st.integers(0, 8), max_size=3), max_size=12))
+def test_chains_put_items_sharing_a_key_together_in_order(keys):
+    groups = chains(keys)
+    assert sorted(at for group in groups for at in group) == list(range(len(keys)))
+    assert all(group == sorted(group) for group in groups)
+    group_of = {at: number for number, group in enumerate(groups) for at in group}
+    for one, other in itertools.combinations(range(len(keys)), 2):
+        if keys[one] & keys[other]:
+            assert group_of[one] == group_of[other]
+    for group in groups:  # and nothing more: each group is connected through shared keys
+        reached, frontier = {group[0]}, [group[0]]
+        while frontier:
+            at = frontier.pop()
+            for other in group:
+                if other not in reached and keys[at] & keys[other]:
+                    reached.add(other)
+                    frontier.append(other)
+        assert reached == set(group)

@@ -359,10 +359,19 @@ def _door_scan(event_id: int, door: int, list_id: int, secret: str, nonce: str, 
     )
 
 
-async def test_a_retry_arriving_with_other_scans_gets_its_first_answer_and_they_theirs(client):
+async def test_a_retry_arriving_with_other_scans_gets_its_first_answer_and_they_theirs(
+    client, monkeypatch
+):
     """A scanner retries a scan whose answer it lost while other doors scan (one batch on
-    PostgreSQL, one group on SQLite): the retry counts once and answers as the first time, and
-    the scans beside it are decided in the order they came."""
+    PostgreSQL, decided again knowing the nonce; one group on SQLite): the retry counts once and
+    answers as the first time, and the scans beside it are decided in the order they came."""
+    run_alone: list = []
+
+    async def alone(scan):
+        run_alone.append(scan)
+        return await service._check_in_postgres_one(scan)
+
+    monkeypatch.setattr(service._postgres_scans, "_alone", alone)
     v = await venue(client)
     event_id, door = await _ids_of(v.slug)
     day_one = v.lists["Day 1"]["id"]
@@ -381,6 +390,7 @@ async def test_a_retry_arriving_with_other_scans_gets_its_first_answer_and_they_
     counts = (await client.get(f"/api/events/{v.slug}/checkin-counts")).json()
     entries = next(c for c in counts["lists"] if c["list_id"] == day_one)["entries"]
     assert entries == 10
+    assert not run_alone  # the batch was decided again, not given up scan by scan
 
 
 async def test_a_postgres_batch_that_fails_answers_each_scan_on_its_own(
@@ -479,37 +489,38 @@ async def test_a_batch_answers_as_the_same_scans_one_after_another(client, engin
 async def test_a_ticket_locked_elsewhere_does_not_hold_up_other_scans(
     client, engine_kind, database_url
 ):
-    """A re-issue (or another process) holds ticket A: a scan of B is answered meanwhile."""
+    """A re-issue (or another process) holds tickets A and C: B, scanned with A in one batch,
+    and D, scanned after both, are answered meanwhile."""
     _postgres_only(engine_kind)
     v = await venue(client)
-    a = await ticket(client, v, email="a@example.org")
-    b = await ticket(client, v, email="b@example.org")
+    a, b, c, d = [await ticket(client, v, email=f"{name}@example.org") for name in "abcd"]
     event_id, door = await _ids_of(v.slug)
+    day_one = v.lists["Day 1"]["id"]
     other = await asyncpg.connect(database_url)
     try:
         holding = other.transaction()
         await holding.start()
-        await other.execute("SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE", a["id"])
+        await other.execute(
+            "SELECT 1 FROM tickets WHERE id = ANY($1::integer[]) FOR UPDATE", [a["id"], c["id"]]
+        )
 
         def scan_of(t: dict):
             return asyncio.ensure_future(
-                service.check_in(
-                    event_id,
-                    secret=t["secret"],
-                    list_id=v.lists["Day 1"]["id"],
-                    kind="entry",
-                    nonce=f"locked-{t['id']}",
-                    staff_id=door,
-                )
+                _door_scan(event_id, door, day_one, t["secret"], f"locked-{t['id']}")
             )
 
-        scan_a = scan_of(a)
+        scan_a, scan_b = scan_of(a), scan_of(b)
         await asyncio.sleep(0.1)
-        scan_b = scan_of(b)
-        done, _ = await asyncio.wait({scan_b}, timeout=1.5)
+        scan_c = scan_of(c)
+        await asyncio.sleep(0.1)
+        scan_d = scan_of(d)
+        done, _ = await asyncio.wait({scan_b, scan_d}, timeout=1.5)
+        waiting = not scan_a.done() and not scan_c.done()
         await holding.rollback()
-        assert done, "the scan of B waited for A's lock"
-        assert (await scan_a)[0] == (await scan_b)[0] == 201
+        assert len(done) == 2, "a scan waited for another ticket's lock"
+        assert waiting  # A and C waited for their own locks
+        answers = await asyncio.wait_for(asyncio.gather(scan_a, scan_b, scan_c, scan_d), 5)
+        assert [status for status, _ in answers] == [201] * 4
     finally:
         await other.close()
 
@@ -552,6 +563,32 @@ async def test_a_batch_keeps_looking_up_last_admissions_by_index_as_checkins_gro
     assert "Seq Scan on checkins" not in plan and "Index Scan" in plan, plan
 
 
+async def test_a_retry_batch_finds_the_used_nonces_by_their_index_on_a_grown_table(
+    engine_kind, database_url
+):
+    """The used nonces are read only after a retry failed a batch, planned afresh each time
+    (`fresh_plan`): on a table grown to thousands of scans, never analysed, that plan reads the
+    unique index, where the one kept from when the table was small read every row."""
+    _postgres_only(engine_kind)
+    connection = await asyncpg.connect(database_url)
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                "CREATE TEMP TABLE checkins (LIKE public.checkins INCLUDING ALL) ON COMMIT DROP"
+            )
+            await connection.execute(
+                "INSERT INTO checkins (event, checkin_list, ticket, kind, nonce, successful,"
+                " reason, scanned_at, created_at, gate, offline, conflict, answer)"
+                " SELECT 1, 1, n, 'entry', n::text, true, '', now(), now(), '', false, false,"
+                " '{}' FROM generate_series(1, 5000) AS n"
+            )
+            statement = await connection.prepare("EXPLAIN " + service._PG_USED_NONCES)
+            plan = "\n".join(row[0] for row in await statement.fetch([1, 1], ["7", "8"]))
+    finally:
+        await connection.close()
+    assert "Seq Scan on checkins" not in plan and "nonce" in plan.split("Index")[1], plan
+
+
 async def test_a_ticket_scanned_while_its_batch_waits_for_a_lock_does_not_overtake_it(
     client, engine_kind, database_url
 ):
@@ -576,7 +613,7 @@ async def test_a_ticket_scanned_while_its_batch_waits_for_a_lock_does_not_overta
         )
         await asyncio.sleep(0.1)
         # The second waits for the first's batch to answer, not in a batch of its own.
-        assert [scan.nonce for scan, _ in service._postgres_scans._queue] == ["second"]
+        assert [entry.item.nonce for entry in service._postgres_scans._queue] == ["second"]
         await holding.rollback()
         (status_first, _), (status_second, answer) = await asyncio.wait_for(
             asyncio.gather(first, second), 5
@@ -587,50 +624,75 @@ async def test_a_ticket_scanned_while_its_batch_waits_for_a_lock_does_not_overta
     assert status_second == 400 and answer["earlier"]["gate"] == "North"
 
 
-async def test_old_and_new_secrets_of_tickets_scanned_crosswise_never_deadlock_two_batches(
+async def test_a_tickets_old_and_new_secrets_never_sit_in_two_batches_in_flight(
     client, engine_kind, monkeypatch
 ):
-    """Two batches in flight, each with one ticket's new secret and the other's old one
-    uploaded offline: they would lock each other's tickets. A ticket's scans, by any of its
-    secrets, never sit in both batches, so neither fails."""
+    """One batch holds ticket A's new secret and B's old one (uploaded offline); B's new secret
+    and A's old one, scanned meanwhile, wait for it: in a second batch they would lock each
+    other's tickets (crosswise, a deadlock; else a failed batch)."""
     _postgres_only(engine_kind)
     v = await venue(client)
     event_id, door = await _ids_of(v.slug)
     day_one = v.lists["Day 1"]["id"]
+    await service._checkin_list(event_id, day_one)  # cached: every scan goes straight in
     old, new = {}, {}
     for name in ("a", "b"):
         t = await ticket(client, v, email=f"{name}@example.org")
         old[name] = t["secret"]
         reissued = await client.post(f"/api/events/{v.slug}/tickets/{t['id']}/reissue")
         new[name] = reissued.json()["secret"]
-    fell_back: list = []
+    release, batches = asyncio.Event(), []
+    decide = service._decide_and_write
 
-    async def alone(scans):
-        fell_back.append(scans)
-        return [RuntimeError("a batch failed")] * len(scans)
+    async def held_first(scans, replays):
+        batches.append([scan.nonce for scan in scans])
+        if len(batches) == 1:
+            await release.wait()
+        return await decide(scans, replays)
 
-    monkeypatch.setattr(service, "_each_alone", alone)
+    monkeypatch.setattr(service, "_decide_and_write", held_first)
     offline = {"offline": True, "scanned_at": datetime.now(UTC) - timedelta(minutes=1)}
-    first = [
-        asyncio.ensure_future(_door_scan(event_id, door, day_one, new["a"], "a-new")),
-        asyncio.ensure_future(_door_scan(event_id, door, day_one, old["b"], "b-old", **offline)),
-    ]
-    await asyncio.sleep(0)  # the first batch starts; the next scans arrive while it runs
-    second = [
-        asyncio.ensure_future(_door_scan(event_id, door, day_one, new["b"], "b-new")),
-        asyncio.ensure_future(_door_scan(event_id, door, day_one, old["a"], "a-old", **offline)),
-    ]
+
+    def scan_of(secret: str, nonce: str, **more):
+        return asyncio.ensure_future(_door_scan(event_id, door, day_one, secret, nonce, **more))
+
+    first = [scan_of(new["a"], "a-new"), scan_of(old["b"], "b-old", **offline)]
+    await asyncio.sleep(0.05)
+    second = [scan_of(new["b"], "b-new"), scan_of(old["a"], "a-old", **offline)]
+    await asyncio.sleep(0.05)
+    assert batches == [["a-new", "b-old"]]  # the second lane is free, yet they wait
+    release.set()
     answers = await asyncio.wait_for(asyncio.gather(*first, *second), 5)
-    assert not fell_back
+    assert batches == [["a-new", "b-old"], ["b-new", "a-old"]]
     assert [status for status, _ in answers] == [201, 201, 400, 201]
-    assert answers[1][1]["conflict_reason"] == "revoked"
+    assert answers[1][1]["conflict_reason"] == answers[3][1]["conflict_reason"] == "revoked"
+    assert answers[2][1]["reason"] == "already_redeemed"
 
 
-def test_a_failed_batch_runs_the_scans_of_one_ticket_or_nonce_in_order_the_rest_side_by_side():
-    def scan_of(secret: str, nonce: str) -> service._Scan:
-        return service._Scan(
-            1, {"id": 1}, secret, "entry", nonce, None, datetime.now(UTC), False, ""
+def test_a_tickets_scans_share_a_key_whichever_of_its_secrets_they_carry():
+    signer = TicketSigner(generate_key()[0])
+
+    def keys_of(secret: str) -> tuple:
+        moment = datetime.now(UTC)
+        return service._scan_keys(
+            service._Scan(1, {"id": 1}, secret, "entry", "n", None, moment, False, "")
         )
 
-    scans = [scan_of("A", "1"), scan_of("B", "2"), scan_of("A", "3"), scan_of("C", "2")]
-    assert sorted(service._chains(scans)) == [[0, 2], [1, 3]]
+    old, new, other = signer.sign(42, 1), signer.sign(42, 1), signer.sign(43, 1)
+    assert old != new and keys_of(old)[0] == keys_of(new)[0] != keys_of(other)[0]
+    assert keys_of("not a secret")[0] == ("secret", 1, "not a secret")
+
+
+async def test_text_that_is_no_secret_is_invalid_without_a_database_round_trip(client):
+    """A crafted code (a NUL the database would refuse, say) is 404 at once, and cannot fail
+    the batch of the scans beside it; a nonce or gate with a NUL is refused as bad input."""
+    v = await venue(client)
+    t = await ticket(client, v)
+    crafted, good = await asyncio.gather(
+        scan(client, v, t["secret"][:-1] + "\x00"), scan(client, v, t["secret"])
+    )
+    assert crafted.status_code == 404 and crafted.json()["reason"] == "invalid"
+    assert good.status_code == 201
+    for field in ("nonce", "gate"):
+        refused = await scan(client, v, t["secret"], **{field: "x\x00"})
+        assert refused.status_code == 400, refused.json()

@@ -170,6 +170,19 @@ def test_a_secret_claims_its_ticket_without_being_checked(ticket_id, type_id):
     assert claimed_ticket_id(SIGNER.sign(ticket_id, type_id)) == ticket_id
 
 
-@given(st.text(max_size=SECRET_LENGTH + 2))
-def test_text_not_shaped_like_a_secret_claims_no_ticket_and_never_raises(text):
-    assert claimed_ticket_id(text) is None or len(text) == SECRET_LENGTH
+@given(
+    st.text(max_size=SECRET_LENGTH + 2)
+    | st.text(BASE32, min_size=SECRET_LENGTH, max_size=SECRET_LENGTH)
+    | st.builds(
+        lambda position, char: SECRET[:position] + char + SECRET[position + 1 :],
+        st.integers(0, SECRET_LENGTH - 1),
+        st.characters(),
+    )
+)
+def test_only_text_shaped_like_a_secret_claims_a_ticket_and_nothing_raises(text):
+    claimed = claimed_ticket_id(text)
+    shaped = len(text) == SECRET_LENGTH and set(text) <= set(BASE32)
+    assert (claimed is not None) <= shaped
+    if text == SECRET:
+        assert claimed == 4711
+    assert claimed_ticket_id(SECRET.lower()) is None

@@ -147,19 +147,27 @@ class CheckinListOut(BaseModel):
     allow_exit: bool
 
 
+# Text the database stores must hold no NUL (PostgreSQL refuses it): refused here, not by a
+# failed batch of scans.
+_NO_NUL = r"^[^\x00]*$"
+
+
 class CheckinIn(RequestModel):
     secret: str = Field(min_length=1, max_length=400)
     list: int = Field(ge=1, le=2**31 - 1, description="The check-in list's id")
     type: Literal["entry", "exit"] = "entry"
     nonce: str = Field(
-        min_length=1, max_length=64, description="Unique per scan: a retry with it counts once"
+        min_length=1,
+        max_length=64,
+        pattern=_NO_NUL,
+        description="Unique per scan: a retry with it counts once",
     )
     scanned_at: AwareDatetime | None = Field(
         default=None,
         description="When an offline scan happened; an online scan is dated by the server",
     )
     offline: bool = Field(default=False, description="Scanned offline, uploaded later")
-    gate: str = Field(default="", max_length=60)
+    gate: str = Field(default="", max_length=60, pattern=_NO_NUL)
 
 
 class Attendee(BaseModel):

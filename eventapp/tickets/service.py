@@ -26,7 +26,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from eventapp.accounts.schemas import Role
 from eventapp.accounts.service import normalise_email, on_role_granted, people_with_role
-from eventapp.batching import Batcher
+from eventapp.batching import ALONE, Batcher
 from eventapp.db import (
     InlineConnection,
     active_engine,
@@ -1018,6 +1018,8 @@ async def check_in(
     checkin_list = await _checkin_list(event_id, list_id)
     if checkin_list is None:
         raise NotFound("This event has no such check-in list.", reason="list_unknown")
+    if claimed_ticket_id(secret) is None:  # not even shaped like a ticket's secret
+        return 404, INVALID
     scan = _Scan(
         event_id, checkin_list, secret, kind, nonce, staff_id, scanned_at or now(), offline, gate
     )
@@ -1123,6 +1125,8 @@ JOIN tickets t ON t.id = r.ticket JOIN ticket_types tt ON tt.id = t.ticket_type
 WHERE r.event = $1 AND r.digest = ANY($2::text[])
 FOR UPDATE OF t NOWAIT
 """
+# Only after a retry failed the batch's insert; planned afresh each time (`fresh_plan`): a kept
+# plan, made while `checkins` was small, read the whole table.
 _PG_USED_NONCES = """
 SELECT c.event, c.nonce, c.id, c.answer FROM checkins c
 WHERE (c.event, c.nonce) IN (SELECT * FROM unnest($1::integer[], $2::text[]))
@@ -1171,7 +1175,8 @@ async def _check_in_postgres_batch(scans: list[_Scan]) -> list[tuple[int, dict] 
     """Scans that arrived together, decided in order as if one after the other, in one
     transaction. A retried nonce fails the insert: the batch is decided again, knowing the
     nonces used before. A batch that fails otherwise (a ticket locked elsewhere) leaves no
-    trace, and its scans are run one by one."""
+    trace, and its scans are run one by one (`_check_in_postgres_one`, by the batcher, each
+    keeping its ticket's and nonce's keys until it is answered)."""
     for replays in (False, True):
         try:
             async with transaction():
@@ -1181,48 +1186,7 @@ async def _check_in_postgres_batch(scans: list[_Scan]) -> list[tuple[int, dict] 
                 break
         except Exception:  # noqa: BLE001 - the scans are run one by one instead
             break
-    return await _each_alone(scans)
-
-
-async def _each_alone(scans: list[_Scan]) -> list[tuple[int, dict] | Exception]:
-    """A failed batch's scans, each on its own (waiting for its ticket's lock): those of one
-    ticket or nonce one after the other in arrival order, the others side by side. Their keys
-    stay held meanwhile, so a later scan of the ticket cannot overtake them."""
-    results: list[tuple[int, dict] | Exception] = [RuntimeError("not run")] * len(scans)
-
-    async def run(chain: list[int]) -> None:
-        for at in chain:
-            try:
-                results[at] = await _check_in_postgres_one(scans[at])
-            except Exception as error:  # noqa: BLE001 - this scan's caller hears it
-                results[at] = error
-
-    await asyncio.gather(*(run(chain) for chain in _chains(scans)))
-    return results
-
-
-def _chains(scans: list[_Scan]) -> list[list[int]]:
-    """The scans' positions, grouped so that scans sharing a key are in one group (in arrival
-    order): a union-find over their keys."""
-    parent = list(range(len(scans)))
-
-    def root(at: int) -> int:
-        while parent[at] != at:
-            parent[at] = parent[parent[at]]
-            at = parent[at]
-        return at
-
-    first_with: dict[tuple, int] = {}
-    for at, scan in enumerate(scans):
-        for key in _scan_keys(scan):
-            if key in first_with:
-                parent[root(at)] = root(first_with[key])
-            else:
-                first_with[key] = at
-    chains: dict[int, list[int]] = {}
-    for at in range(len(scans)):
-        chains.setdefault(root(at), []).append(at)
-    return list(chains.values())
+    return [ALONE] * len(scans)
 
 
 def _scan_keys(scan: _Scan) -> tuple[tuple, tuple]:
@@ -1276,7 +1240,7 @@ async def _decide_and_write(
     if replays:
         sent = list({(scan.event_id, scan.nonce) for scan in scans})
         for row in await fetch_in_transaction(
-            _PG_USED_NONCES, [pair[0] for pair in sent], [pair[1] for pair in sent]
+            _PG_USED_NONCES, [pair[0] for pair in sent], [pair[1] for pair in sent], fresh_plan=True
         ):
             used[(row["event"], row["nonce"])] = row
     last: dict[tuple[int, int], dict] = {}
@@ -1361,7 +1325,7 @@ async def _staff_of(
 
 
 _postgres_scans: Batcher[_Scan, tuple[int, dict]] = Batcher(
-    _check_in_postgres_batch, lanes=2, keys=_scan_keys
+    _check_in_postgres_batch, lanes=2, keys=_scan_keys, alone=_check_in_postgres_one
 )
 
 

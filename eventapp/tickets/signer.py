@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import secrets
 import struct
 from dataclasses import dataclass
@@ -147,11 +148,18 @@ class TicketVerifier:
 def claimed_ticket_id(secret: str) -> int | None:
     """The ticket a secret says it is for (the payload's first five bytes, its first eight
     characters), without checking the signature: to keep one ticket's scans together, its old
-    and new secrets alike, never to trust. None for what is not shaped like a secret."""
-    if len(secret) != SECRET_LENGTH or not ALPHABET.issuperset(secret[:8]):
+    and new secrets alike, never to trust. None for what is not shaped like a secret.
+
+    On every door scan, so in C: a regular expression for the shape, and the eight characters
+    read as a base-32 number (Python's digits for it are 0-9a-v, RFC 4648's A-Z2-7)."""
+    if _SHAPE.fullmatch(secret) is None:
         return None
-    version, ticket_id = struct.unpack(">BI", base64.b32decode(secret[:8]))
-    return ticket_id if version == VERSION else None
+    prefix = int(secret[:8].translate(_AS_DIGITS), 32)  # version byte, then the 32-bit id
+    return prefix % _U32 if prefix // _U32 == VERSION else None
+
+
+_SHAPE = re.compile(f"[A-Z2-7]{{{SECRET_LENGTH}}}")
+_AS_DIGITS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghijklmnopqrstuv")
 
 
 def _b64(raw: bytes) -> str:
