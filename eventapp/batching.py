@@ -7,13 +7,17 @@ gives each caller its own result (or exception) once `run` returns.
 
 Up to `lanes` batches are in flight at once: while one waits for the database, the next runs its
 round trips, so the server is not idle between them. Items that share a key (the same ticket, the
-same nonce) never sit in two batches in flight: a later one waits until the item holding its key
-has its answer, so each key's items are handled in the order they came.
+same nonce) may sit in one batch, which handles them in order, but never in two in flight: a
+later one waits until every item holding its key has its answer, so each key's items are handled
+in the order they came.
 
-`run` may answer `ALONE` for items it could not handle together (a batch that failed): each is
-then handed to `alone(item)` on its own, outside the lane (which takes the next batch at once),
-those sharing a key one after the other in arrival order, the rest side by side, a few at a time.
-Each keeps its keys until its own answer is in.
+`run` may answer `ALONE` for the items of a batch it could not handle together (all of them, or
+at least all of any key's: a batch that failed): each is then handed to `alone(item)` on its own,
+outside the lane (which takes the next batch at once), those linked by shared keys one after the
+other in arrival order, the rest side by side, a few at a time. Each keeps its keys until its own
+answer is in.
+
+One event loop at a time: a new loop (tests, the command line) starts the batcher afresh.
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ class _Entry(Generic[Item]):
     item: Item
     answer: asyncio.Future
     keys: frozenset[Hashable]
+    settled: bool = False  # answered and its keys freed: never twice
 
 
 class Batcher(Generic[Item, Result]):
     """`await batcher.submit(item)`: `run(items)` answers a list with one result, exception or
-    `ALONE` per item, in order; an exception `run` raises is every item's. `keys(item)`: what
-    the item must not share with an item in flight."""
+    `ALONE` per item, in order; an exception `run` raises is every item's (cancelled at
+    shutdown, every item hears `Unavailable`, 503: try again). `keys(item)`: what the item must
+    not share with an item of another batch in flight."""
 
     def __init__(
         self,
@@ -117,7 +123,10 @@ class Batcher(Generic[Item, Result]):
         return batch
 
     def _answered(self, entry: _Entry, result: Any, stopping: bool = False) -> None:
-        """The item's answer (unless its caller has gone), and its keys free again."""
+        """The item's answer (unless its caller has gone), and its keys free again; once."""
+        if entry.settled:
+            return
+        entry.settled = True
         if not entry.answer.done():
             if isinstance(result, BaseException):
                 entry.answer.set_exception(result)
@@ -150,16 +159,27 @@ class Batcher(Generic[Item, Result]):
                 for entry in batch:
                     self._answered(entry, _stopping(), stopping=True)
                 raise
-            if len(results) != len(batch):
-                results = [RuntimeError("A batch answered the wrong number of items")] * len(batch)
-            alone = []
-            for entry, result in zip(batch, results, strict=True):
-                if result is ALONE:
-                    alone.append(entry)
-                else:
-                    self._answered(entry, result)
-            if alone:
-                self._run_alone(alone)
+            if _shutting_down():  # `run` swallowed the cancellation: stop all the same
+                for entry in batch:
+                    self._answered(entry, _stopping(), stopping=True)
+                raise asyncio.CancelledError
+            try:
+                self._settle(batch, results)
+            except Exception as error:  # noqa: BLE001 - a `run` that broke its contract
+                for entry in batch:
+                    self._answered(entry, error)
+
+    def _settle(self, batch: list[_Entry], results: list) -> None:
+        if len(results) != len(batch):
+            raise RuntimeError("A batch answered the wrong number of items")
+        alone = []
+        for entry, result in zip(batch, results, strict=True):
+            if result is ALONE:
+                alone.append(entry)
+            else:
+                self._answered(entry, result)
+        if alone:
+            self._run_alone(alone)
 
     def _run_alone(self, entries: list[_Entry]) -> None:
         assert self._loop is not None
@@ -176,20 +196,23 @@ class Batcher(Generic[Item, Result]):
 
     async def _one_by_one(self, chain: list[_Entry]) -> None:
         assert self._alone is not None
-        done = 0
-        try:
-            for entry in chain:
+        for at, entry in enumerate(chain):
+            try:
                 async with self._alone_slots:
-                    try:
-                        result: Any = await self._alone(entry.item)
-                    except Exception as error:  # noqa: BLE001 - this item's caller hears it
-                        result = error
-                self._answered(entry, result)
-                done += 1
-        except BaseException:  # cancelled at shutdown
-            for entry in chain[done:]:
-                self._answered(entry, _stopping(), stopping=True)
-            raise
+                    result: Any = await self._alone(entry.item)
+            except asyncio.CancelledError:
+                if _shutting_down():
+                    for rest in chain[at:]:
+                        self._answered(rest, _stopping(), stopping=True)
+                    raise
+                result = Unavailable("The scan was interrupted; try again.", retry_after=1)
+            except Exception as error:  # noqa: BLE001 - this item's caller hears it
+                result = error
+            if _shutting_down():  # `alone` swallowed the cancellation: stop all the same
+                for rest in chain[at:]:
+                    self._answered(rest, _stopping(), stopping=True)
+                raise asyncio.CancelledError
+            self._answered(entry, result)
 
     def _finished(self, task: asyncio.Task) -> None:
         self._running.discard(task)  # cancelled before it began
@@ -223,6 +246,12 @@ def chains(keys: list[frozenset[Hashable]]) -> list[list[int]]:
     for at in range(len(keys)):
         groups.setdefault(root(at), []).append(at)
     return list(groups.values())
+
+
+def _shutting_down() -> bool:
+    """This task is being cancelled (the loop is stopping), whatever its code caught."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _stopping() -> Unavailable:

@@ -185,3 +185,45 @@ def test_chains_put_items_sharing_a_key_together_in_order(keys):
                     reached.add(other)
                     frontier.append(other)
         assert reached == set(group)
+
+
+async def test_an_item_interrupted_on_its_own_is_told_to_retry_and_frees_its_key():
+    """`alone` raising CancelledError while nothing is shutting down (a future it awaited was
+    cancelled): its caller hears 503, and the next item of that key goes at once."""
+
+    async def run(items: list[str]) -> list:
+        return [ALONE if item == "a1" else item for item in items]
+
+    release = asyncio.Event()
+
+    async def alone(item: str) -> str:
+        await release.wait()
+        raise asyncio.CancelledError
+
+    batcher: Batcher[str, str] = Batcher(run, keys=lambda item: (item[0],), alone=alone)
+    first = asyncio.ensure_future(batcher.submit("a1"))
+    await asyncio.sleep(0.01)  # a1 is run alone, and holds "a"
+    second = asyncio.ensure_future(batcher.submit("a2"))
+    await asyncio.sleep(0.01)  # a2 waits for "a"
+    release.set()
+    with pytest.raises(Unavailable):
+        await asyncio.wait_for(first, 1)
+    assert await asyncio.wait_for(second, 1) == "a2"
+
+
+async def test_a_batch_answered_with_something_not_a_list_is_every_items_error_and_frees_keys():
+    async def broken(items: list[str]) -> list:
+        return None  # type: ignore[return-value]
+
+    batcher: Batcher[str, str] = Batcher(broken, keys=lambda item: ("k",))
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(batcher.submit("a"), batcher.submit("b"), return_exceptions=True), 1
+    )
+    assert all(isinstance(outcome, TypeError) for outcome in outcomes)
+    assert batcher._busy == {}
+
+    async def fine(items: list[str]) -> list:
+        return items
+
+    batcher._run = fine
+    assert await asyncio.wait_for(batcher.submit("c"), 1) == "c"  # the key is free again

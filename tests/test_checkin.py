@@ -393,17 +393,47 @@ async def test_a_retry_arriving_with_other_scans_gets_its_first_answer_and_they_
     assert not run_alone  # the batch was decided again, not given up scan by scan
 
 
-async def test_a_postgres_batch_that_fails_answers_each_scan_on_its_own(
+async def test_a_postgres_batch_one_scan_failed_answers_each_scan_on_its_own(
     client, engine_kind, monkeypatch
 ):
     _postgres_only(engine_kind)
 
     async def failing(scans, replays):
-        raise RuntimeError("the batch's connection went away")
+        raise asyncpg.exceptions.LockNotAvailableError("could not obtain lock on row")
 
     monkeypatch.setattr(service, "_decide_and_write", failing)
     v = await venue(client)
     _check_together(await _scans_arriving_together(client, v))
+
+
+async def test_a_postgres_batch_that_lost_its_server_is_every_scans_error_once(
+    client, engine_kind, monkeypatch
+):
+    """The database went away: each scan of the batch hears it at once, and none is tried
+    again on its own (a batch of forty would wait forty connection timeouts)."""
+    _postgres_only(engine_kind)
+    v = await venue(client)
+    t = await ticket(client, v)
+    event_id, door = await _ids_of(v.slug)
+    day_one = v.lists["Day 1"]["id"]
+    await service._checkin_list(event_id, day_one)
+    attempts, run_alone = [], []
+
+    async def gone(scans, replays):
+        attempts.append(len(scans))
+        raise ConnectionResetError("the server closed the connection")
+
+    async def alone(scan):
+        run_alone.append(scan)
+
+    monkeypatch.setattr(service, "_decide_and_write", gone)
+    monkeypatch.setattr(service._postgres_scans, "_alone", alone)
+    answers = await asyncio.gather(
+        *(_door_scan(event_id, door, day_one, t["secret"], f"gone-{n}") for n in range(3)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(answer, ConnectionResetError) for answer in answers)
+    assert attempts == [3] and not run_alone
 
 
 # --------------------------------------------------------------------------------------------------

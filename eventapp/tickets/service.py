@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import asyncpg
 import msgspec
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.query.functions.aggregate import Count
@@ -1174,9 +1175,10 @@ _PG_INSERT_ALL = (
 async def _check_in_postgres_batch(scans: list[_Scan]) -> list[tuple[int, dict] | Exception]:
     """Scans that arrived together, decided in order as if one after the other, in one
     transaction. A retried nonce fails the insert: the batch is decided again, knowing the
-    nonces used before. A batch that fails otherwise (a ticket locked elsewhere) leaves no
-    trace, and its scans are run one by one (`_check_in_postgres_one`, by the batcher, each
-    keeping its ticket's and nonce's keys until it is answered)."""
+    nonces used before. A batch that one scan failed otherwise (its ticket locked elsewhere)
+    leaves no trace, and its scans are run one by one (`_check_in_postgres_one`, by the
+    batcher, each keeping its ticket's and nonce's keys until it is answered). Any other
+    failure (the server went away, a timeout) is every scan's answer, not retried scan by scan."""
     for replays in (False, True):
         try:
             async with transaction():
@@ -1184,9 +1186,18 @@ async def _check_in_postgres_batch(scans: list[_Scan]) -> list[tuple[int, dict] 
         except IntegrityConflict as error:
             if error.reason != "nonce_used":
                 break
-        except Exception:  # noqa: BLE001 - the scans are run one by one instead
+        except _ONE_SCANS_FAULT:
             break
     return [ALONE] * len(scans)
+
+
+# What one scan of a batch can cause, so that its scans are run one by one instead: a ticket
+# locked elsewhere (NOWAIT), a deadlock with another process, text the database refused.
+_ONE_SCANS_FAULT = (
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    InvalidInput,
+)
 
 
 def _scan_keys(scan: _Scan) -> tuple[tuple, tuple]:
