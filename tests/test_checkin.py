@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -516,6 +517,22 @@ async def test_a_batch_answers_as_the_same_scans_one_after_another(client, engin
         assert answers["batch"] == answers["one"], (round_, plan)
 
 
+@contextlib.asynccontextmanager
+async def _locked_elsewhere(database_url: str, ticket_ids: list[int]):
+    """The tickets held FOR UPDATE by another connection (a re-issue, another process) until
+    `release()` is awaited or the block ends."""
+    other = await asyncpg.connect(database_url)
+    try:
+        holding = other.transaction()
+        await holding.start()
+        await other.execute(
+            "SELECT 1 FROM tickets WHERE id = ANY($1::integer[]) FOR UPDATE", ticket_ids
+        )
+        yield holding.rollback
+    finally:
+        await other.close()
+
+
 async def test_a_ticket_locked_elsewhere_does_not_hold_up_other_scans(
     client, engine_kind, database_url
 ):
@@ -526,13 +543,7 @@ async def test_a_ticket_locked_elsewhere_does_not_hold_up_other_scans(
     a, b, c, d = [await ticket(client, v, email=f"{name}@example.org") for name in "abcd"]
     event_id, door = await _ids_of(v.slug)
     day_one = v.lists["Day 1"]["id"]
-    other = await asyncpg.connect(database_url)
-    try:
-        holding = other.transaction()
-        await holding.start()
-        await other.execute(
-            "SELECT 1 FROM tickets WHERE id = ANY($1::integer[]) FOR UPDATE", [a["id"], c["id"]]
-        )
+    async with _locked_elsewhere(database_url, [a["id"], c["id"]]) as release:
 
         def scan_of(t: dict):
             return asyncio.ensure_future(
@@ -546,13 +557,11 @@ async def test_a_ticket_locked_elsewhere_does_not_hold_up_other_scans(
         scan_d = scan_of(d)
         done, _ = await asyncio.wait({scan_b, scan_d}, timeout=1.5)
         waiting = not scan_a.done() and not scan_c.done()
-        await holding.rollback()
+        await release()
         assert len(done) == 2, "a scan waited for another ticket's lock"
         assert waiting  # A and C waited for their own locks
         answers = await asyncio.wait_for(asyncio.gather(scan_a, scan_b, scan_c, scan_d), 5)
         assert [status for status, _ in answers] == [201] * 4
-    finally:
-        await other.close()
 
 
 async def test_a_batch_keeps_looking_up_last_admissions_by_index_as_checkins_grows(
@@ -629,11 +638,7 @@ async def test_a_ticket_scanned_while_its_batch_waits_for_a_lock_does_not_overta
     t = await ticket(client, v)
     event_id, door = await _ids_of(v.slug)
     day_one = v.lists["Day 1"]["id"]
-    other = await asyncpg.connect(database_url)
-    try:
-        holding = other.transaction()
-        await holding.start()
-        await other.execute("SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE", t["id"])
+    async with _locked_elsewhere(database_url, [t["id"]]) as release:
         first = asyncio.ensure_future(
             _door_scan(event_id, door, day_one, t["secret"], "first", gate="North")
         )
@@ -642,14 +647,12 @@ async def test_a_ticket_scanned_while_its_batch_waits_for_a_lock_does_not_overta
             _door_scan(event_id, door, day_one, t["secret"], "second", gate="South")
         )
         await asyncio.sleep(0.1)
-        # The second waits for the first's batch to answer, not in a batch of its own.
+        # The second waits for the first's answer, not in a batch of its own.
         assert [entry.item.nonce for entry in service._postgres_scans._queue] == ["second"]
-        await holding.rollback()
+        await release()
         (status_first, _), (status_second, answer) = await asyncio.wait_for(
             asyncio.gather(first, second), 5
         )
-    finally:
-        await other.close()
     assert status_first == 201
     assert status_second == 400 and answer["earlier"]["gate"] == "North"
 
