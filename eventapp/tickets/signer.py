@@ -38,7 +38,10 @@ _PAYLOAD = struct.Struct(f">BIH{SEED_BYTES}sII")
 _SIGNATURE_BYTES = 64
 _RAW_BYTES = _PAYLOAD.size + _SIGNATURE_BYTES
 SECRET_LENGTH = -(-_RAW_BYTES * 8 // 5)  # 140
-ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648, in the QR code's alphanumeric mode
+ALPHABET = frozenset(_BASE32)
+# A secret's shape: on every door scan, so matched in C.
+_SHAPE = re.compile(f"[{_BASE32}]{{{SECRET_LENGTH}}}")
 _U32 = 2**32
 
 
@@ -120,11 +123,7 @@ class TicketVerifier:
 
     def verify(self, secret: str) -> TicketClaims:
         """The claims of a genuine secret; InvalidSecret for anything else, never another error."""
-        if (
-            not isinstance(secret, str)
-            or len(secret) != SECRET_LENGTH
-            or not ALPHABET.issuperset(secret)
-        ):
+        if not isinstance(secret, str) or _SHAPE.fullmatch(secret) is None:
             raise InvalidSecret("not a ticket secret")
         padded = secret + "=" * (-len(secret) % 8)
         try:
@@ -150,16 +149,15 @@ def claimed_ticket_id(secret: str) -> int | None:
     characters), without checking the signature: to keep one ticket's scans together, its old
     and new secrets alike, never to trust. None for what is not shaped like a secret.
 
-    On every door scan, so in C: a regular expression for the shape, and the eight characters
-    read as a base-32 number (Python's digits for it are 0-9a-v, RFC 4648's A-Z2-7)."""
+    The eight characters are read as a base-32 number in C (Python's digits for it are 0-9a-v,
+    RFC 4648's A-Z2-7)."""
     if _SHAPE.fullmatch(secret) is None:
         return None
     prefix = int(secret[:8].translate(_AS_DIGITS), 32)  # version byte, then the 32-bit id
     return prefix % _U32 if prefix // _U32 == VERSION else None
 
 
-_SHAPE = re.compile(f"[A-Z2-7]{{{SECRET_LENGTH}}}")
-_AS_DIGITS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghijklmnopqrstuv")
+_AS_DIGITS = str.maketrans(_BASE32, "0123456789abcdefghijklmnopqrstuv")
 
 
 def _b64(raw: bytes) -> str:
